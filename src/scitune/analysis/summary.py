@@ -1,0 +1,53 @@
+"""Per-study summaries and the flat trial table, from a frame of trials.
+
+The input frame has one row per trial with at least: ``study``, ``trial``, ``state``, ``reason``,
+``params`` (a dict), ``best_step``, ``best_value``, ``started_at``, ``finished_at``."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+STATES = ("pending", "running", "completed", "infeasible", "failed", "interrupted")
+SUMMARY_COLUMNS = ["study", "trials", *STATES, "best_objective", "best_trial", "best_step"]
+
+
+def study_summary(trials: pd.DataFrame, mode: str, studies: list[str] | None = None) -> pd.DataFrame:
+    """One row per study: trials by state, and the best completed trial's objective, number and
+    best step. ``studies`` fixes the row order (and lists studies with no trial yet)."""
+    order = list(studies) if studies is not None else list(dict.fromkeys(trials["study"]))
+    rows = []
+    for study in order:
+        group = trials[trials["study"] == study]
+        counts = group["state"].value_counts()
+        row = {"study": study, "trials": len(group), **{s: int(counts.get(s, 0)) for s in STATES}}
+        done = group[(group["state"] == "completed") & group["best_value"].notna()]
+        if done.empty:
+            row.update(best_objective=None, best_trial=None, best_step=None)
+        else:
+            best = done.loc[done["best_value"].idxmin() if mode == "min" else done["best_value"].idxmax()]
+            row.update(best_objective=float(best["best_value"]), best_trial=int(best["trial"]),
+                       best_step=int(best["best_step"]))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def trial_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per trial with every hyperparameter as its own column (absent conditional
+    parameters are empty), its best objective and step, and its duration in seconds."""
+    params = trials["params"].tolist() if len(trials) else []
+    names = list(dict.fromkeys(name for p in params for name in p))
+    table = pd.DataFrame(
+        {
+            "study": trials["study"].tolist(),
+            "trial": trials["trial"].astype(int).tolist(),
+            "state": trials["state"].tolist(),
+            "reason": trials["reason"].tolist(),
+        }
+    )
+    for name in names:
+        table[name] = [p.get(name) for p in params]
+    table["best_objective"] = pd.to_numeric(trials["best_value"], errors="coerce").tolist()
+    table["best_step"] = pd.array(pd.to_numeric(trials["best_step"], errors="coerce"), dtype="Int64")
+    duration = pd.to_numeric(trials["finished_at"], errors="coerce") - pd.to_numeric(trials["started_at"], errors="coerce")
+    table["duration_s"] = duration.round(3).tolist()
+    return table

@@ -1,0 +1,314 @@
+"""The experiment file: YAML in, a validated :class:`Experiment` out.
+
+Validation happens here, before anything touches the store, and every problem becomes one
+:class:`~scitune.errors.ConfigError` whose message names the file, the line, the key path and the
+rule that was broken, e.g.::
+
+    experiment.yaml:9: hyperparameters.nuisance.learning_rate: low (0.1) must be below high (0.0001)
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scitune.errors import ConfigError, SpaceError
+from scitune.space import ChoiceParam, Condition, Parameter, RangeParam, Scalar, SearchSpace
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+
+class _KeyedError(Exception):
+    """A rule that spans several keys, raised with the key path it should be reported at.
+    (Not a ValueError, so pydantic lets it through instead of filing it under the model root.)"""
+
+    def __init__(self, loc: tuple, message: str) -> None:
+        super().__init__(message)
+        self.loc, self.message = loc, message
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Objective(_Strict):
+    """The metric that ranks trials, read at each trial's best evaluation step."""
+
+    metric: str = Field(min_length=1)
+    mode: Literal["min", "max"] = "min"
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether objective value ``a`` beats ``b``."""
+        return a < b if self.mode == "min" else a > b
+
+
+class Budget(_Strict):
+    trials_per_study: int = Field(ge=1)
+    max_train_steps: int = Field(ge=1)
+    eval_every: int = Field(ge=1)
+
+
+class Search(_Strict):
+    algorithm: Literal["quasi_random"] = "quasi_random"
+    seed: int = Field(default=0, ge=0)
+
+
+class ParamSpec(_Strict):
+    """One nuisance parameter as written: a range ``{low, high, scale, type}``, or a list of values
+    (bare, or as ``{values: [...]}`` when it needs a ``when``)."""
+
+    low: float | None = None
+    high: float | None = None
+    scale: Literal["linear", "log"] | None = None
+    type: Literal["float", "int"] | None = None
+    values: list[Scalar] | None = None
+    when: dict[str, Scalar | list[Scalar]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_list(cls, raw: Any) -> Any:
+        return {"values": raw} if isinstance(raw, list) else raw
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ParamSpec":
+        if self.values is not None:
+            extra = [k for k in ("low", "high", "scale", "type") if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(f"give either a list of values or a range, not both (found {', '.join(extra)})")
+        else:
+            missing = [k for k in ("low", "high") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"a range needs {' and '.join(missing)} (or give a list of values)")
+        return self
+
+    def build(self, name: str) -> Parameter:
+        when = Condition.parse(self.when)
+        if self.values is not None:
+            return ChoiceParam(name, tuple(self.values), when)
+        assert self.low is not None and self.high is not None
+        return RangeParam(name, self.low, self.high, self.scale or "linear", self.type == "int", when)
+
+
+class Hyperparameters(_Strict):
+    scientific: dict[str, list[Scalar] | Scalar] = Field(default_factory=dict)
+    nuisance: dict[str, ParamSpec] = Field(default_factory=dict)
+    fixed: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("scientific", "nuisance", "fixed", mode="before")
+    @classmethod
+    def _empty_section(cls, raw: Any) -> Any:
+        return {} if raw is None else raw
+
+    @field_validator("scientific")
+    @classmethod
+    def _scientific_values(cls, raw: dict[str, Any]) -> dict[str, list[Scalar]]:
+        out = {}
+        for name, values in raw.items():
+            values = values if isinstance(values, list) else [values]
+            ChoiceParam(name, tuple(values))  # same rules as a choice: non-empty, no repeats
+            out[name] = values
+        return out
+
+
+class Experiment(_Strict):
+    """A validated experiment: one round with one goal, its roles, budget and search."""
+
+    experiment: str = Field(pattern=NAME_PATTERN, max_length=200)
+    goal: str
+    train: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    objective: Objective
+    budget: Budget
+    search: Search = Field(default_factory=Search)
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+
+    @field_validator("goal")
+    @classmethod
+    def _goal_said(cls, goal: str) -> str:
+        if not goal.strip():
+            raise ValueError("the goal must say what the experiment asks; it is empty")
+        return goal.strip()
+
+    @model_validator(mode="after")
+    def _roles(self) -> "Experiment":
+        hp = self.hyperparameters
+        roles = {"scientific": hp.scientific, "nuisance": hp.nuisance, "fixed": hp.fixed}
+        for (a, first), (b, second) in itertools.combinations(roles.items(), 2):
+            both = sorted(set(first) & set(second))
+            if both:
+                raise _KeyedError(
+                    ("hyperparameters", b, both[0]), f"'{both[0]}' is already {a}: a hyperparameter has one role"
+                )
+        params: list[Parameter] = []
+        for name, spec in hp.nuisance.items():
+            try:
+                params.append(spec.build(name))
+            except ValueError as err:
+                raise _KeyedError(("hyperparameters", "nuisance", name), str(err)) from None
+        try:
+            space = SearchSpace.build(params, context=[*hp.scientific, *hp.fixed])
+        except SpaceError as err:
+            raise _KeyedError(("hyperparameters", "nuisance", err.param or "", "when"), err.message) from None
+        # A condition value that its parent can never take is a typo that would silently drop
+        # the parameter from every trial.
+        choices: dict[str, list[Any]] = {**hp.scientific}  # type: ignore[dict-item]
+        choices.update({p.name: list(p.values) for p in space.params if isinstance(p, ChoiceParam)})
+        for param in space.params:
+            for parent, allowed in param.when.requires.items():
+                impossible = [v for v in allowed if parent in choices and v not in choices[parent]]
+                if impossible:
+                    raise _KeyedError(
+                        ("hyperparameters", "nuisance", param.name, "when", parent),
+                        f"{impossible[0]!r} is not one of {parent}'s values {choices[parent]}",
+                    )
+        return self
+
+    # -- derived views -------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.experiment
+
+    @cached_property
+    def space(self) -> SearchSpace:
+        """The nuisance search space, shared by every study."""
+        hp = self.hyperparameters
+        params = [spec.build(name) for name, spec in hp.nuisance.items()]
+        return SearchSpace.build(params, context=[*hp.scientific, *hp.fixed])
+
+    @property
+    def scientific(self) -> dict[str, list[Scalar]]:
+        return dict(self.hyperparameters.scientific)  # type: ignore[arg-type]
+
+    @property
+    def fixed(self) -> dict[str, Any]:
+        return dict(self.hyperparameters.fixed)
+
+    def studies(self) -> list[dict[str, Scalar]]:
+        """One study per combination of scientific values (their Cartesian product), in file order.
+        With no scientific hyperparameter there is one study: plain tuning."""
+        names = list(self.scientific)
+        return [dict(zip(names, combo)) for combo in itertools.product(*self.scientific.values())]
+
+    def canonical(self) -> dict[str, Any]:
+        """The definition as plain data, for storing and for telling whether a file changed."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def study_name(scientific: Mapping[str, Scalar]) -> str:
+    """A study's name from its scientific values: ``width=64,depth=2``; ``default`` with none."""
+    if not scientific:
+        return "default"
+    return ",".join(f"{k}={v}" for k, v in scientific.items())
+
+
+# -- YAML ------------------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reads ``1e-4`` as a float (YAML 1.1 wants ``1.0e-4``) and refuses duplicate
+    keys instead of silently keeping the last one."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise ConfigError(
+                f"line {key_node.start_mark.line + 1}: key '{key}' appears twice "
+                f"(first on line {seen[key] + 1})"
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
+    """The 1-based line of the deepest node on ``loc`` that exists in the YAML tree."""
+    node, line = root, None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind, msg, ctx = error["type"], error["msg"], error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "string_pattern_mismatch" and error["loc"] and error["loc"][-1] == "train":
+        return "must be 'module:function', e.g. examples.digits.train:train"
+    if kind == "string_pattern_mismatch":
+        return "must start with a letter or digit and use only letters, digits, '_', '.', '-'"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    return msg.removeprefix("Value error, ")
+
+
+def parse_experiment(text: str, source: str = "<experiment>") -> Experiment:
+    """Validate an experiment file's text. ``source`` names it in error messages."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+        raw = yaml.load(text, Loader=_Loader)
+    except ConfigError as err:
+        line = err.message.split(":", 1)
+        raise ConfigError(f"{source}:{line[0].removeprefix('line ')}:{line[1]}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: not valid YAML: {getattr(err, 'problem', None) or err}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: an experiment file is a mapping of keys (experiment, goal, train, ...)")
+    try:
+        return Experiment.model_validate(raw)
+    except _KeyedError as err:
+        raise ConfigError(_where(source, root, err.loc, err.message)) from None
+    except ValidationError as err:
+        first = err.errors()[0]
+        more = len(err.errors()) - 1
+        tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise ConfigError(_where(source, root, tuple(first["loc"]), _describe(first)) + tail) from None
+
+
+def _where(source: str, root: yaml.Node | None, loc: tuple, message: str) -> str:
+    line = _line_of(root, loc)
+    key = ".".join(str(p) for p in loc if p != "") or "(top level)"
+    return f"{source}:{line}: {key}: {message}" if line else f"{source}: {key}: {message}"
+
+
+def load_experiment(path: str | Path) -> tuple[Experiment, str]:
+    """Read and validate an experiment file; returns the experiment and the file's text."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such experiment file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read the experiment file ({err})") from None
+    return parse_experiment(text, str(path)), text

@@ -1,0 +1,224 @@
+"""The local runner: every study of an experiment, on N worker processes of this machine.
+
+``run_experiment`` is what ``scitune run`` calls. It records the experiment, its studies and their
+trials (their points fixed up front by the quasi-random sequence), marks trials of runners that
+died as interrupted, then forks workers that claim trials from the store until none is left. It
+resumes naturally: finished trials are never claimed again, interrupted and pending ones are.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from scitune.config import Experiment, study_name
+from scitune.run.program import TrainFn, load_train
+from scitune.run.worker import HOST, Interrupted, raise_interrupted, worker_main
+from scitune.search import QuasiRandomSearch
+from scitune.store import CLAIMABLE, FAILED, INTERRUPTED, Store
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+def trial_seed(search_seed: int, number: int) -> int:
+    """The training seed of trial ``number``. The same in every study, so the studies' trials are
+    paired in initialization and data order as well as in nuisance values."""
+    return int(np.random.SeedSequence([search_seed, number]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def prepare(
+    store: Store,
+    experiment: Experiment,
+    config_text: str,
+    config_path: str | None = None,
+    command: str | None = None,
+) -> int:
+    """Record the experiment, its studies and every study's trials; returns the experiment's id.
+    Idempotent: a second call (a resume, or a second runner) adds only what is missing."""
+    experiment_id = store.ensure_experiment(
+        experiment.name, experiment.goal, experiment.canonical(), config_text, config_path, command
+    )
+    search = QuasiRandomSearch(experiment.space, experiment.search.seed)
+    n = experiment.budget.trials_per_study
+    seeds = [trial_seed(experiment.search.seed, i) for i in range(n)]
+    for scientific in experiment.studies():
+        context = {**experiment.fixed, **scientific}
+        points = search.points(0, n, context)
+        study_id = store.ensure_study(experiment_id, study_name(scientific), scientific, search.describe())
+        store.ensure_trials(study_id, [(i, {**context, **p}, seeds[i]) for i, p in enumerate(points)])
+    return experiment_id
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (dead, not yet reaped) still answers kill(0)
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def lost_owner_check(stale_after: float) -> Callable[[str, float], bool]:
+    """Is a running trial's owner gone? On this host: the worker process that trains it is dead.
+    Elsewhere: no heartbeat for ``stale_after`` seconds."""
+    now = time.time()
+
+    def is_lost(owner: str, heartbeat_at: float) -> bool:
+        parts = owner.split(":")
+        if len(parts) == 4 and parts[0] == HOST and parts[2].isdigit() and parts[3].isdigit():
+            return not _pid_alive(int(parts[3])) or now - heartbeat_at > stale_after
+        return now - heartbeat_at > stale_after
+
+    return is_lost
+
+
+@dataclass
+class RunSummary:
+    experiment: str
+    states: dict[str, int]
+    best: float | None
+    elapsed: float
+    interrupted: bool = False
+    crashed_workers: list[str] = field(default_factory=list)
+
+
+def _exit_description(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+class LocalRunner:
+    """Runs one experiment on ``workers`` processes of this machine."""
+
+    def __init__(
+        self,
+        store: Store,
+        experiment: Experiment,
+        train: TrainFn,
+        *,
+        workers: int = 1,
+        on_progress: ProgressFn | None = None,
+        poll_seconds: float = 0.2,
+        heartbeat_seconds: float = 5.0,
+        stale_after: float = 120.0,
+    ) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self.store, self.experiment, self.train = store, experiment, train
+        self.workers, self.on_progress = workers, on_progress
+        self.poll_seconds, self.heartbeat_seconds, self.stale_after = poll_seconds, heartbeat_seconds, stale_after
+        # host:token:runner-pid: — each worker appends its own pid.
+        self.owner_prefix = f"{HOST}:{uuid.uuid4().hex[:12]}:{os.getpid()}:"
+
+    def run(self, experiment_id: int) -> RunSummary:
+        start = time.monotonic()
+        self.store.reap_lost(experiment_id, lost_owner_check(self.stale_after))
+        ctx = multiprocessing.get_context("fork")
+        stop = ctx.Event()
+        self.store.engine.dispose()  # no pooled connection may cross the fork
+        procs: list[Any] = []
+        crashed: list[str] = []
+        interrupted = False
+        previous_term = signal.signal(signal.SIGTERM, raise_interrupted)
+        # Explicitly: a runner started in the background inherits an ignored SIGINT, and a user
+        # who sends it one still means "stop".
+        previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        def spawn() -> None:
+            proc = ctx.Process(
+                target=worker_main,
+                args=(self.store.url, experiment_id, self.experiment, self.train, self.owner_prefix, stop),
+                daemon=False,
+            )
+            proc.start()
+            procs.append(proc)
+
+        try:
+            for _ in range(self.workers):
+                spawn()
+            last_beat = time.monotonic()
+            while True:
+                time.sleep(self.poll_seconds)
+                progress = self._progress(experiment_id)
+                for proc in [p for p in procs if p.exitcode is not None]:
+                    procs.remove(proc)
+                    if proc.exitcode != 0:
+                        why = f"its worker process died ({_exit_description(proc.exitcode)})"
+                        lost = self.store.release(f"{self.owner_prefix}{proc.pid}", FAILED, why)
+                        crashed.append(why)
+                        progress = self._progress(experiment_id) if lost else progress
+                claimable = sum(progress["states"][s] for s in CLAIMABLE)
+                while len(procs) < min(self.workers, claimable):
+                    spawn()
+                if time.monotonic() - last_beat >= self.heartbeat_seconds:
+                    self.store.heartbeat(self.owner_prefix)
+                    last_beat = time.monotonic()
+                if not procs:
+                    break
+        except (KeyboardInterrupt, Interrupted):
+            interrupted = True
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            stop.set()
+            # active_children() also covers a worker forked just as the interrupt arrived.
+            children = multiprocessing.active_children()
+            for proc in children:
+                if proc.is_alive():
+                    os.kill(proc.pid, signal.SIGTERM)
+            for proc in children:
+                proc.join(timeout=30)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
+            # Whatever a worker could not record itself (it died, or was stopped mid-claim).
+            self.store.release(self.owner_prefix, INTERRUPTED, "the runner was stopped")
+        finally:
+            signal.signal(signal.SIGTERM, previous_term)
+            signal.signal(signal.SIGINT, previous_int)
+        progress = self._progress(experiment_id)
+        return RunSummary(
+            self.experiment.name, progress["states"], progress["best"], time.monotonic() - start, interrupted, crashed
+        )
+
+    def _progress(self, experiment_id: int) -> dict[str, Any]:
+        progress = self.store.progress(experiment_id, self.experiment.objective.mode)
+        if self.on_progress is not None:
+            self.on_progress(progress)
+        return progress
+
+
+def run_experiment(
+    experiment: Experiment,
+    store: Store,
+    *,
+    config_text: str,
+    config_path: str | Path | None = None,
+    command: str | None = None,
+    workers: int = 1,
+    on_progress: ProgressFn | None = None,
+    train: TrainFn | None = None,
+) -> RunSummary:
+    """Run (or resume) every study of ``experiment``. The training function is imported before
+    anything is written, so a wrong ``train:`` leaves the store untouched."""
+    if train is None:
+        base = Path(config_path).parent if config_path else None
+        train = load_train(experiment.train, base, str(config_path or "<experiment>"))
+    experiment_id = prepare(store, experiment, config_text, str(config_path) if config_path else None, command)
+    return LocalRunner(store, experiment, train, workers=workers, on_progress=on_progress).run(experiment_id)

@@ -1,0 +1,50 @@
+"""Finding the user's training code from the experiment file's ``train: module:function``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from scitune.errors import ConfigError
+
+TrainFn = Callable[[dict[str, Any], Any], Any]
+
+
+def _search_roots(module: str, base_dir: Path | None) -> list[Path]:
+    """Where to look for ``module``: the current folder, the experiment file's folder, and the
+    folder that holds the module's top package when the experiment file sits inside that package
+    (so ``examples.digits.train`` resolves from ``examples/digits/experiment.yaml`` run anywhere)."""
+    roots = [Path.cwd()]
+    if base_dir is not None:
+        base_dir = base_dir.resolve()
+        roots.append(base_dir)
+        packages = module.split(".")[:-1]
+        for depth in range(len(packages), 0, -1):
+            if base_dir.parts[-depth:] == tuple(packages[:depth]):
+                roots.append(base_dir.parents[depth - 1])
+                break
+    return roots
+
+
+def load_train(ref: str, base_dir: Path | None = None, source: str = "<experiment>") -> TrainFn:
+    """Import ``module:function`` and return the function. Errors name the experiment file."""
+    module_name, _, func_name = ref.partition(":")
+    added = [str(r) for r in _search_roots(module_name, base_dir) if str(r) not in sys.path]
+    sys.path[:0] = added  # kept: worker processes import the same modules
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        raise ConfigError(
+            f"{source}: train: cannot import module '{module_name}' ({err})",
+            hint="run from the folder that contains the module, or fix the module path",
+        ) from None
+    except Exception as err:  # noqa: BLE001 - the user's module failed while importing
+        raise ConfigError(f"{source}: train: importing '{module_name}' failed: {type(err).__name__}: {err}") from None
+    func = getattr(module, func_name, None)
+    if func is None:
+        raise ConfigError(f"{source}: train: module '{module_name}' has no function '{func_name}'")
+    if not callable(func):
+        raise ConfigError(f"{source}: train: '{ref}' is not callable")
+    return func

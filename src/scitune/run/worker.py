@@ -1,0 +1,107 @@
+"""A worker: claim a trial from the store, train it, record how it ended; repeat until none is left.
+
+Workers talk to nothing but the store, so any number of them, in any number of runners, can share
+one experiment.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import traceback
+from typing import Any
+
+from scitune.config import Experiment
+from scitune.run.program import TrainFn
+from scitune.run.trial import Trial, TrialInfeasible
+from scitune.store import COMPLETED, FAILED, INFEASIBLE, INTERRUPTED, ClaimedTrial, Store
+
+HOST = socket.gethostname()
+_TRACEBACK_LIMIT = 20_000
+
+
+class Interrupted(BaseException):
+    """SIGTERM (or the runner) asked this process to stop. A BaseException, like KeyboardInterrupt,
+    so that ``except Exception`` in user code does not swallow it."""
+
+
+def raise_interrupted(signum: int, _frame: Any) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def ignore_stop_signals() -> None:
+    """Once a stop is under way, further Ctrl-C or SIGTERM must not cut the final store write."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def run_trial(store: Store, experiment: Experiment, train: TrainFn, claimed: ClaimedTrial, owner: str) -> str:
+    """Train one claimed trial and record its end state; returns that state.
+
+    Interruption (Ctrl-C, SIGTERM) records the trial as interrupted and re-raises, so the worker
+    stops; every other ending is recorded and the worker moves on to the next trial."""
+    trial = Trial(
+        study=claimed.study,
+        number=claimed.number,
+        params=claimed.params,
+        seed=claimed.seed,
+        max_train_steps=experiment.budget.max_train_steps,
+        eval_every=experiment.budget.eval_every,
+        objective=experiment.objective,
+        flush=lambda rows, best: store.write_metrics(claimed.id, rows, best, owner),
+    )
+    state, reason, detail = COMPLETED, None, None
+    try:
+        train(dict(claimed.params), trial)
+    except TrialInfeasible:
+        state, reason = INFEASIBLE, trial.infeasible_reason
+    except (KeyboardInterrupt, Interrupted):
+        ignore_stop_signals()
+        store.finish(claimed.id, owner, INTERRUPTED, trial.take_buffer(), trial.best, reason="the runner was stopped")
+        raise
+    except BaseException as err:  # noqa: BLE001 - SystemExit from user code is a crash too
+        state, reason = FAILED, f"{type(err).__name__}: {err}"
+        detail = traceback.format_exc()[-_TRACEBACK_LIMIT:]
+    else:
+        if trial.infeasible_reason:  # the training code caught TrialInfeasible itself
+            state, reason = INFEASIBLE, trial.infeasible_reason
+        elif trial.best is None:
+            state = FAILED
+            reason = f"the objective '{experiment.objective.metric}' was never reported"
+    store.finish(claimed.id, owner, state, trial.take_buffer(), trial.best, reason=reason, traceback=detail)
+    return state
+
+
+def _stop_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its runner dies (even by SIGKILL), so a killed
+    runner leaves no orphan worker training on. Elsewhere the claim loop's parent check suffices."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def worker_main(url: str, experiment_id: int, experiment: Experiment, train: TrainFn, owner_prefix: str, stop: Any) -> None:
+    """Entry point of a worker process (forked by the local runner)."""
+    signal.signal(signal.SIGTERM, raise_interrupted)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    runner_pid = int(owner_prefix.rstrip(":").rsplit(":", 1)[1])
+    _stop_with_parent()
+    if os.getppid() != runner_pid:  # the runner died before the line above took effect
+        return
+    owner = f"{owner_prefix}{os.getpid()}"
+    store = Store(url)
+    try:
+        while not stop.is_set() and os.getppid() == runner_pid:
+            claimed = store.claim(experiment_id, owner, HOST)
+            if claimed is None:
+                break
+            run_trial(store, experiment, train, claimed, owner)
+    except (KeyboardInterrupt, Interrupted):
+        pass  # the trial is recorded as interrupted; the runner reports the stop
+    finally:
+        store.close()

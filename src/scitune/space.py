@@ -1,0 +1,275 @@
+"""Search spaces: the nuisance hyperparameters' ranges, their scales and conditions.
+
+A parameter maps a unit coordinate ``u`` in [0, 1) to a value on its own scale. The search algorithm
+only ever produces unit coordinates; this module decides what they mean. That keeps the sampler
+(scrambled Halton today, Optuna's samplers later) independent of how a range is spelled.
+
+Playbook: "Choosing the search space" and the quasi-random notes (SPEC.md, sections B and G).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterable, Mapping, Sequence, Union
+
+from scitune.errors import SpaceError
+
+Scalar = Union[int, float, str, bool]
+LEARNING_RATE_NAMES = ("learning_rate", "lr")
+
+
+class Role(str, Enum):
+    """A hyperparameter's role in one experiment (playbook: "Identifying scientific, nuisance, and
+    fixed hyperparameters")."""
+
+    SCIENTIFIC = "scientific"
+    NUISANCE = "nuisance"
+    FIXED = "fixed"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``when: {optimizer: adam}``: the parameter exists only when every named parameter holds one
+    of the listed values. A parameter that is itself absent never satisfies a condition."""
+
+    requires: Mapping[str, tuple[Scalar, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any] | None) -> "Condition":
+        if not raw:
+            return cls({})
+        requires: dict[str, tuple[Scalar, ...]] = {}
+        for name, allowed in raw.items():
+            values = tuple(allowed) if isinstance(allowed, (list, tuple)) else (allowed,)
+            if not values:
+                raise ValueError(f"condition on '{name}' lists no values")
+            requires[str(name)] = values
+        return cls(requires)
+
+    def holds(self, config: Mapping[str, Any]) -> bool:
+        return all(name in config and config[name] in allowed for name, allowed in self.requires.items())
+
+    def __bool__(self) -> bool:
+        return bool(self.requires)
+
+    def to_dict(self) -> dict[str, list[Scalar]]:
+        return {name: list(values) for name, values in self.requires.items()}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class RangeParam:
+    """A float or int range on a linear or log scale.
+
+    Log ranges are uniform in log space. Int ranges split the unit interval into equal-width bins
+    (on the log scale for ``scale='log'``, so each integer's chance is proportional to its share of
+    the log range)."""
+
+    name: str
+    low: float
+    high: float
+    scale: str = "linear"
+    integer: bool = False
+    when: Condition = field(default_factory=Condition)
+
+    def __post_init__(self) -> None:
+        if self.scale not in ("linear", "log"):
+            raise ValueError(f"scale must be 'linear' or 'log', not {self.scale!r}")
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError("low and high must be finite numbers")
+        if self.integer and not (float(self.low).is_integer() and float(self.high).is_integer()):
+            raise ValueError(f"int bounds must be whole numbers, got low={self.low}, high={self.high}")
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        if self.scale == "log" and self.low <= 0:
+            raise ValueError(f"a log scale needs bounds above 0, got low={self.low:g}")
+        if self.integer:
+            object.__setattr__(self, "low", int(self.low))
+            object.__setattr__(self, "high", int(self.high))
+
+    @property
+    def kind(self) -> str:
+        return "int" if self.integer else "float"
+
+    def from_unit(self, u: float) -> Scalar:
+        if self.integer:
+            if self.scale == "log":
+                # Log-uniform over [low, high + 1), floored: integer k gets ln((k+1)/k) of the mass.
+                x = math.exp(math.log(self.low) + u * (math.log(self.high + 1) - math.log(self.low)))
+                return int(min(max(math.floor(x), self.low), self.high))
+            bins = int(self.high) - int(self.low) + 1
+            return int(self.low) + min(int(math.floor(u * bins)), bins - 1)
+        if self.scale == "log":
+            value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        else:
+            value = self.low + u * (self.high - self.low)
+        # Rounding in exp/log can step a hair outside the range; the range is a promise.
+        return min(max(value, self.low), self.high)
+
+    def position(self, value: float) -> float:
+        """Where ``value`` sits in the range on the parameter's own scale: 0 at low, 1 at high."""
+        if self.scale == "log":
+            return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (value - self.low) / (self.high - self.low)
+
+    def contains(self, value: Any) -> bool:
+        return _is_number(value) and self.low <= value <= self.high
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"low": self.low, "high": self.high, "scale": self.scale}
+        if self.integer:
+            out["type"] = "int"
+        if self.when:
+            out["when"] = self.when.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class ChoiceParam:
+    """Discrete feasible points (numbers) or categories (strings): equal-width bins of [0, 1)."""
+
+    name: str
+    values: tuple[Scalar, ...]
+    when: Condition = field(default_factory=Condition)
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise ValueError("the list of values is empty: give at least one value")
+        for value in self.values:
+            if not isinstance(value, (int, float, str, bool)):
+                raise ValueError(f"values must be numbers or strings, got {value!r}")
+        seen: list[Scalar] = []
+        for value in self.values:
+            if any(value == s and type(value) is type(s) for s in seen):
+                raise ValueError(f"value {value!r} is listed twice")
+            seen.append(value)
+
+    @property
+    def kind(self) -> str:
+        return "discrete" if all(_is_number(v) for v in self.values) else "categorical"
+
+    def from_unit(self, u: float) -> Scalar:
+        k = len(self.values)
+        return self.values[min(int(math.floor(u * k)), k - 1)]
+
+    def contains(self, value: Any) -> bool:
+        return value in self.values
+
+    def to_dict(self) -> dict[str, Any] | list[Scalar]:
+        if self.when:
+            return {"values": list(self.values), "when": self.when.to_dict()}
+        return list(self.values)
+
+
+Parameter = Union[RangeParam, ChoiceParam]
+
+
+def _dimension_order(params: Sequence[Parameter]) -> list[Parameter]:
+    """Choices first, then the learning rate, then the rest, each in file order.
+
+    The first Halton dimensions use the smallest prime bases and are the most evenly balanced in
+    small studies, so they go to the parameters where balance matters most (SPEC.md, section G)."""
+
+    def rank(param: Parameter) -> int:
+        if isinstance(param, ChoiceParam):
+            return 0
+        if param.name in LEARNING_RATE_NAMES or param.name.endswith("learning_rate"):
+            return 1
+        return 2
+
+    return sorted(params, key=rank)  # sorted() is stable: file order within a rank
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The nuisance parameters, in the order their Halton dimensions are assigned."""
+
+    params: tuple[Parameter, ...]
+
+    @classmethod
+    def build(cls, params: Iterable[Parameter], context: Iterable[str] = ()) -> "SearchSpace":
+        """Order the parameters for sampling and check their conditions.
+
+        ``context`` names the parameters outside the space (scientific and fixed) that conditions
+        may refer to."""
+        params = list(params)
+        names = [p.name for p in params]
+        if len(set(names)) != len(names):
+            raise SpaceError(f"parameter names repeat: {sorted(n for n in set(names) if names.count(n) > 1)}")
+        known = set(names) | set(context)
+        for param in params:
+            for name in param.when.requires:
+                if name not in known:
+                    raise SpaceError(f"condition on unknown parameter '{name}'", param.name)
+                if name == param.name:
+                    raise SpaceError("a parameter cannot be conditioned on itself", param.name)
+        _check_acyclic(params)
+        return cls(tuple(_dimension_order(params)))
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    @property
+    def dimensions(self) -> int:
+        return len(self.params)
+
+    def __getitem__(self, name: str) -> Parameter:
+        for param in self.params:
+            if param.name == name:
+                return param
+        raise KeyError(name)
+
+    def point(self, unit: Sequence[float], context: Mapping[str, Any] | None = None) -> dict[str, Scalar]:
+        """Map one row of unit coordinates to hyperparameter values.
+
+        Every parameter keeps its own dimension whether or not its condition holds, so the sequence
+        stays the same for all studies; parameters whose condition fails are then left out."""
+        if len(unit) != self.dimensions:
+            raise SpaceError(f"expected {self.dimensions} unit coordinates, got {len(unit)}")
+        values = {p.name: p.from_unit(float(u)) for p, u in zip(self.params, unit)}
+        return resolve_conditions(self.params, values, context or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {p.name: p.to_dict() for p in self.params}
+
+
+def resolve_conditions(
+    params: Sequence[Parameter], values: Mapping[str, Scalar], context: Mapping[str, Any]
+) -> dict[str, Scalar]:
+    """Drop every parameter whose condition does not hold, repeating until nothing changes (a
+    parameter conditioned on an absent parameter is absent too)."""
+    present = dict(values)
+    changed = True
+    while changed:
+        changed = False
+        config = {**context, **present}
+        for param in params:
+            if param.name in present and param.when and not param.when.holds(config):
+                del present[param.name]
+                changed = True
+    return present
+
+
+def _check_acyclic(params: Sequence[Parameter]) -> None:
+    edges = {p.name: set(p.when.requires) for p in params}
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 1:
+            cycle = path[path.index(name):] + [name]
+            raise SpaceError("conditions form a cycle: " + " -> ".join(cycle), name)
+        if state.get(name) == 2 or name not in edges:
+            return
+        state[name] = 1
+        for parent in edges[name]:
+            visit(parent, path + [name])
+        state[name] = 2
+
+    for name in edges:
+        visit(name, [])

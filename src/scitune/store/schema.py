@@ -1,0 +1,150 @@
+"""The store's tables, its schema version, and how an engine is opened.
+
+SQLAlchemy Core only: the same tables and statements serve SQLite (the default, in WAL mode) and,
+by URL, PostgreSQL. Times are UNIX seconds (float) so they compare the same on both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+
+from scitune.errors import StoreError
+
+SCHEMA_VERSION = 1
+DEFAULT_URL = "sqlite:///scitune.db"
+STORE_ENV = "SCITUNE_STORE"
+
+metadata = MetaData()
+
+meta = Table(
+    "scitune_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("goal", Text, nullable=False),
+    Column("definition", JSON, nullable=False),  # the validated experiment, canonical form
+    Column("config_text", Text, nullable=False),  # the experiment file exactly as written
+    Column("config_path", Text),
+    Column("command", Text),  # the command line that reproduces it
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+studies = Table(
+    "studies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("scientific", JSON, nullable=False),
+    Column("search", JSON, nullable=False),  # algorithm, seed, dimension order, scipy version
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("experiment_id", "name"),
+)
+
+trials = Table(
+    "trials",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("study_id", Integer, ForeignKey("studies.id"), nullable=False),
+    Column("number", Integer, nullable=False),  # index in the study's point sequence
+    Column("params", JSON, nullable=False),  # every hyperparameter the trial trains with
+    Column("seed", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),
+    Column("traceback", Text),
+    Column("host", String(255)),
+    Column("owner", String(255)),  # host:runner-token:runner-pid:worker-pid while running
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    Column("heartbeat_at", Float),
+    Column("best_step", Integer),
+    Column("best_value", Float),
+    UniqueConstraint("study_id", "number"),
+    Index("ix_trials_state", "state"),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("trial_id", Integer, ForeignKey("trials.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("value", Float),  # NULL stands for NaN (SQLite cannot store NaN)
+    PrimaryKeyConstraint("trial_id", "name", "step"),
+)
+
+
+def resolve_url(url: str | None) -> str:
+    """``--store`` value, else ``$SCITUNE_STORE``, else ``./scitune.db``. A bare path means SQLite."""
+    url = url or os.environ.get(STORE_ENV) or DEFAULT_URL
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    return url
+
+
+def open_engine(url: str) -> Engine:
+    """An engine tuned for many short transactions from several processes."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except Exception as err:  # noqa: BLE001 - unknown dialects and missing drivers alike
+        raise StoreError(f"cannot open store {url!r}: {err}") from None
+
+
+def _sqlite_engine(url: str) -> Engine:
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    if path and path != ":memory:" and not Path(path).parent.exists():
+        raise StoreError(f"store {path}: folder {Path(path).parent} does not exist")
+    engine = create_engine(url, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Take over transaction control from the sqlite3 module (it would BEGIN lazily and
+        # deferred), so that write transactions can take the write lock up front below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        # A deferred transaction that reads and then writes fails at once with "database is
+        # locked" when another process wrote in between; BEGIN IMMEDIATE waits its turn instead.
+        write = connection.get_execution_options().get("scitune_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine

@@ -1,0 +1,407 @@
+"""The Store: the only state that runners, workers and commands share.
+
+Everything goes through short transactions. Claiming a trial is one transaction (so two runners on
+one experiment never run the same trial); a trial's metric points are written in batches, never one
+transaction per number; finishing a trial writes its last points and its final state together.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import pandas as pd
+from sqlalchemy import Connection, delete, func, insert, inspect, select, update
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from scitune.errors import ExperimentChangedError, NotFoundError, SchemaVersionError, StoreError
+from scitune.store.schema import (
+    SCHEMA_VERSION,
+    experiments,
+    meta,
+    metadata,
+    metrics,
+    open_engine,
+    resolve_url,
+    studies,
+    trials,
+)
+
+PENDING, RUNNING, COMPLETED = "pending", "running", "completed"
+INFEASIBLE, FAILED, INTERRUPTED = "infeasible", "failed", "interrupted"
+STATES = (PENDING, RUNNING, COMPLETED, INFEASIBLE, FAILED, INTERRUPTED)
+FINISHED = (COMPLETED, INFEASIBLE, FAILED)
+CLAIMABLE = (PENDING, INTERRUPTED)
+
+MetricRow = tuple[int, str, float]  # (step, name, value)
+
+
+@dataclass(frozen=True)
+class ClaimedTrial:
+    """A trial this runner now owns and must finish (or give back as interrupted)."""
+
+    id: int
+    study_id: int
+    study: str
+    number: int
+    params: dict[str, Any]
+    seed: int
+    attempt: int
+
+
+def _finite_or_none(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _dialect_insert(conn: Connection, table):  # type: ignore[no-untyped-def]
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def _definition_changes(old: Any, new: Any, path: str = "") -> list[str]:
+    """Key paths where two experiment definitions differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            out += _definition_changes(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
+        return out
+    return [] if old == new else [path or "(whole file)"]
+
+
+class Store:
+    """Open (and if new, create) the store at ``url``; see :func:`resolve_url` for the default."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = resolve_url(url)
+        self.engine = open_engine(self.url)
+        try:
+            self._ensure_schema()
+        except (DatabaseError, OperationalError) as err:
+            self.engine.dispose()
+            raise StoreError(f"cannot open store {self.url}: {getattr(err, 'orig', err)}") from None
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(scitune_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _ensure_schema(self) -> None:
+        with self._write() as conn:
+            tables = set(inspect(conn).get_table_names())
+            if meta.name not in tables:
+                if tables:
+                    raise StoreError(
+                        f"{self.url} holds tables that are not a scitune store ({', '.join(sorted(tables))})",
+                        hint="point --store at a new file or an empty database",
+                    )
+                metadata.create_all(conn)
+                conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                return
+            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"store {self.url} has schema version {version}, newer than this scitune understands "
+                f"({SCHEMA_VERSION})",
+                hint="upgrade scitune (pip install -U scitune) to read it",
+            )
+        if version < SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"store {self.url} has schema version {version}, older than any this scitune can upgrade "
+                f"(it reads version {SCHEMA_VERSION})",
+                hint="use the scitune version that wrote it, or start a new store",
+            )
+
+    # -- experiments and studies ---------------------------------------------------------------
+
+    def ensure_experiment(
+        self,
+        name: str,
+        goal: str,
+        definition: Mapping[str, Any],
+        config_text: str,
+        config_path: str | None = None,
+        command: str | None = None,
+        growable: Sequence[str] = ("budget.trials_per_study",),
+    ) -> int:
+        """Record the experiment, or check that the stored one is the same experiment.
+
+        Only the keys in ``growable`` may differ (a study can be enlarged); any other change would
+        silently mix trials of two different experiments under one name, so it is refused."""
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute(select(experiments).where(experiments.c.name == name)).mappings().first()
+            values = dict(
+                goal=goal,
+                definition=dict(definition),
+                config_text=config_text,
+                config_path=config_path,
+                command=command,
+                updated_at=now,
+            )
+            if row is None:
+                result = conn.execute(insert(experiments).values(name=name, created_at=now, **values))
+                return int(result.inserted_primary_key[0])
+            changes = [c for c in _definition_changes(row["definition"], dict(definition)) if c not in growable]
+            if changes:
+                raise ExperimentChangedError(
+                    f"experiment '{name}' is already in the store with a different definition "
+                    f"(changed: {', '.join(changes)})",
+                    hint="give the changed experiment a new name, or use another --store",
+                )
+            conn.execute(update(experiments).where(experiments.c.id == row["id"]).values(**values))
+            return int(row["id"])
+
+    def ensure_study(self, experiment_id: int, name: str, scientific: Mapping[str, Any], search: Mapping[str, Any]) -> int:
+        with self._write() as conn:
+            stmt = _dialect_insert(conn, studies).values(
+                experiment_id=experiment_id,
+                name=name,
+                scientific=dict(scientific),
+                search=dict(search),
+                created_at=time.time(),
+            )
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["experiment_id", "name"]))
+            return int(
+                conn.execute(
+                    select(studies.c.id).where(studies.c.experiment_id == experiment_id, studies.c.name == name)
+                ).scalar_one()
+            )
+
+    def ensure_trials(self, study_id: int, points: Sequence[tuple[int, Mapping[str, Any], int]]) -> None:
+        """Create the study's trials ``(number, params, seed)`` that do not exist yet as pending, and
+        drop never-started trials beyond them (the study was shrunk)."""
+        now = time.time()
+        with self._write() as conn:
+            if points:
+                rows = [
+                    dict(study_id=study_id, number=n, params=dict(p), seed=s, state=PENDING, attempts=0, created_at=now)
+                    for n, p, s in points
+                ]
+                stmt = _dialect_insert(conn, trials).on_conflict_do_nothing(index_elements=["study_id", "number"])
+                conn.execute(stmt, rows)
+            conn.execute(
+                delete(trials).where(
+                    trials.c.study_id == study_id, trials.c.state == PENDING, trials.c.number >= len(points)
+                )
+            )
+
+    def experiment(self, name: str) -> dict[str, Any]:
+        with self._read() as conn:
+            row = conn.execute(select(experiments).where(experiments.c.name == name)).mappings().first()
+            if row is None:
+                known = conn.execute(select(experiments.c.name).order_by(experiments.c.name)).scalars().all()
+        if row is None:
+            hint = f"known experiments: {', '.join(known)}" if known else "the store holds no experiment yet"
+            raise NotFoundError(f"no experiment named '{name}' in {self.url}", hint=hint)
+        return dict(row)
+
+    def experiments(self) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            return [dict(r) for r in conn.execute(select(experiments).order_by(experiments.c.id)).mappings()]
+
+    def studies(self, experiment_id: int) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            query = select(studies).where(studies.c.experiment_id == experiment_id).order_by(studies.c.id)
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    # -- running trials ------------------------------------------------------------------------
+
+    def claim(self, experiment_id: int, owner: str, host: str) -> ClaimedTrial | None:
+        """Take the next pending or interrupted trial of the experiment, or None when none is left.
+
+        Trials are taken by number across studies (trial 0 of every study, then trial 1, ...), so
+        partial results stay comparable between scientific values."""
+        now = time.time()
+        with self._write() as conn:
+            query = (
+                select(trials.c.id, trials.c.study_id, studies.c.name, trials.c.number, trials.c.params,
+                       trials.c.seed, trials.c.attempts)
+                .join(studies, studies.c.id == trials.c.study_id)
+                .where(studies.c.experiment_id == experiment_id, trials.c.state.in_(CLAIMABLE))
+                .order_by(trials.c.number, trials.c.study_id)
+                .limit(1)
+                .with_for_update(skip_locked=True, of=trials)
+            )
+            row = conn.execute(query).first()
+            if row is None:
+                return None
+            taken = conn.execute(
+                update(trials)
+                .where(trials.c.id == row.id, trials.c.state.in_(CLAIMABLE))
+                .values(state=RUNNING, owner=owner, host=host, started_at=now, heartbeat_at=now, finished_at=None,
+                        reason=None, traceback=None, best_step=None, best_value=None, attempts=row.attempts + 1)
+            ).rowcount
+            if taken != 1:
+                return None
+            # A rerun starts its curve afresh: no step may appear twice.
+            conn.execute(delete(metrics).where(metrics.c.trial_id == row.id))
+        return ClaimedTrial(row.id, row.study_id, row.name, row.number, dict(row.params), int(row.seed), row.attempts + 1)
+
+    def write_metrics(
+        self, trial_id: int, rows: Iterable[MetricRow], best: tuple[int, float] | None = None, owner: str | None = None
+    ) -> None:
+        """One transaction: a batch of points, the trial's best so far and its heartbeat."""
+        with self._write() as conn:
+            self._insert_points(conn, trial_id, rows)
+            values: dict[str, Any] = {"heartbeat_at": time.time()}
+            if best is not None:
+                values.update(best_step=best[0], best_value=best[1])
+            stmt = update(trials).where(trials.c.id == trial_id)
+            if owner is not None:
+                stmt = stmt.where(trials.c.owner == owner)
+            conn.execute(stmt.values(**values))
+
+    def finish(
+        self,
+        trial_id: int,
+        owner: str,
+        state: str,
+        rows: Iterable[MetricRow] = (),
+        best: tuple[int, float] | None = None,
+        reason: str | None = None,
+        traceback: str | None = None,
+    ) -> bool:
+        """Write the last points and the final state together. Returns False (and writes nothing)
+        when the trial is no longer this owner's, e.g. it was declared lost and taken by another."""
+        if state not in (*FINISHED, INTERRUPTED):
+            raise ValueError(f"cannot finish a trial as {state!r}")
+        with self._write() as conn:
+            mine = conn.execute(
+                select(trials.c.id).where(trials.c.id == trial_id, trials.c.owner == owner, trials.c.state == RUNNING)
+            ).first()
+            if mine is None:
+                return False
+            self._insert_points(conn, trial_id, rows)
+            conn.execute(
+                update(trials)
+                .where(trials.c.id == trial_id)
+                .values(state=state, reason=reason, traceback=traceback, finished_at=time.time(),
+                        best_step=best[0] if best else None, best_value=best[1] if best else None,
+                        owner=None if state != INTERRUPTED else owner)
+            )
+        return True
+
+    @staticmethod
+    def _insert_points(conn: Connection, trial_id: int, rows: Iterable[MetricRow]) -> None:
+        batch = [{"trial_id": trial_id, "step": s, "name": n, "value": _finite_or_none(v)} for s, n, v in rows]
+        if not batch:
+            return
+        stmt = _dialect_insert(conn, metrics)
+        # Reporting a step twice keeps the last value rather than failing the trial.
+        stmt = stmt.on_conflict_do_update(index_elements=["trial_id", "name", "step"], set_={"value": stmt.excluded.value})
+        conn.execute(stmt, batch)
+
+    def heartbeat(self, owner_prefix: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(trials)
+                .where(trials.c.state == RUNNING, trials.c.owner.like(owner_prefix + "%"))
+                .values(heartbeat_at=time.time())
+            )
+
+    def release(self, owner_prefix: str, state: str, reason: str) -> int:
+        """Mark every trial still running under ``owner_prefix`` as ``state`` (interrupted or failed)."""
+        with self._write() as conn:
+            return conn.execute(
+                update(trials)
+                .where(trials.c.state == RUNNING, trials.c.owner.like(owner_prefix + "%"))
+                .values(state=state, reason=reason, finished_at=time.time())
+            ).rowcount
+
+    def reap_lost(self, experiment_id: int, is_lost: Callable[[str, float], bool]) -> int:
+        """Mark running trials whose runner is gone as interrupted, so they run again.
+        ``is_lost(owner, heartbeat_at)`` decides; it sees every running trial of the experiment."""
+        with self._write() as conn:
+            running = conn.execute(
+                select(trials.c.id, trials.c.owner, trials.c.heartbeat_at)
+                .join(studies, studies.c.id == trials.c.study_id)
+                .where(studies.c.experiment_id == experiment_id, trials.c.state == RUNNING)
+            ).all()
+            lost = [r.id for r in running if is_lost(r.owner or "", r.heartbeat_at or 0.0)]
+            if lost:
+                conn.execute(
+                    update(trials)
+                    .where(trials.c.id.in_(lost), trials.c.state == RUNNING)
+                    .values(state=INTERRUPTED, reason="its runner was lost (killed or stopped responding)")
+                )
+        return len(lost)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def progress(self, experiment_id: int, mode: str) -> dict[str, Any]:
+        """Trials by state and the best objective so far: cheap enough to poll."""
+        best_of = func.min if mode == "min" else func.max
+        with self._read() as conn:
+            joined = trials.join(studies, studies.c.id == trials.c.study_id)
+            by_state = dict(
+                conn.execute(
+                    select(trials.c.state, func.count())
+                    .select_from(joined)
+                    .where(studies.c.experiment_id == experiment_id)
+                    .group_by(trials.c.state)
+                ).all()
+            )
+            best = conn.execute(
+                select(best_of(trials.c.best_value))
+                .select_from(joined)
+                .where(studies.c.experiment_id == experiment_id, trials.c.state.in_((COMPLETED, RUNNING)))
+            ).scalar()
+        return {"states": {s: int(by_state.get(s, 0)) for s in STATES}, "best": best}
+
+    def trials(self, experiment: str, study: str | None = None) -> pd.DataFrame:
+        """One row per trial: study, number, state, reason, params (dict), best step and value, times."""
+        exp = self.experiment(experiment)
+        query = (
+            select(studies.c.name.label("study"), trials.c.number.label("trial"), trials.c.id, trials.c.state,
+                   trials.c.reason, trials.c.params, trials.c.seed, trials.c.best_step, trials.c.best_value,
+                   trials.c.started_at, trials.c.finished_at, trials.c.host, trials.c.attempts, trials.c.traceback)
+            .join(studies, studies.c.id == trials.c.study_id)
+            .where(studies.c.experiment_id == exp["id"])
+            .order_by(studies.c.id, trials.c.number)
+        )
+        if study is not None:
+            names = [s["name"] for s in self.studies(exp["id"])]
+            if study not in names:
+                raise NotFoundError(f"experiment '{experiment}' has no study '{study}'", hint=f"its studies: {', '.join(names)}")
+            query = query.where(studies.c.name == study)
+        with self._read() as conn:
+            frame = pd.DataFrame(conn.execute(query).mappings().all())
+        if frame.empty:
+            frame = pd.DataFrame(columns=[c.name for c in query.selected_columns])
+        return frame
+
+    def metrics(self, trial_ids: Sequence[int]) -> pd.DataFrame:
+        """Every metric point of the given trials: trial_id, name, step, value (NaN where NaN)."""
+        ids = [int(i) for i in trial_ids]
+        with self._read() as conn:
+            rows = conn.execute(
+                select(metrics.c.trial_id, metrics.c.name, metrics.c.step, metrics.c.value)
+                .where(metrics.c.trial_id.in_(ids))
+                .order_by(metrics.c.trial_id, metrics.c.name, metrics.c.step)
+            ).all()
+        frame = pd.DataFrame(rows, columns=["trial_id", "name", "step", "value"])
+        frame["value"] = frame["value"].astype(float)  # NULL -> NaN
+        return frame
+
