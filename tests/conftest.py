@@ -80,8 +80,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the real command line in a subprocess."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("SCITUNE_STORE", None)
+    full_env = {k: v for k, v in os.environ.items() if k != "SCITUNE_STORE"}
+    full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "scitune", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
     )

@@ -187,7 +187,7 @@ def test_two_runners_share_the_work(workdir: Path) -> None:
 
 
 def test_sigterm_stops_children_and_marks_interrupted(workdir: Path) -> None:
-    text = experiment_yaml("stopped", trials=6, steps=40, eval_every=5, fixed="{behaviour: ok, step_seconds: 0.05}")
+    text = experiment_yaml("stopped", trials=6, steps=20, eval_every=5, fixed="{behaviour: ok, step_seconds: 0.03}")
     (workdir / "exp.yaml").write_text(text)
     log = workdir / "events.log"
     runner = _start_runner(workdir, log, "--workers", "2")
@@ -199,6 +199,6 @@ def test_sigterm_stops_children_and_marks_interrupted(workdir: Path) -> None:
     _wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=10)
     states = _states(workdir / "s.db", "stopped")
     assert states["interrupted"] >= 1 and states["running"] == 0
-    resumed = run_cli("run", "exp.yaml", "--store", "s.db", cwd=workdir)
+    resumed = run_cli("run", "exp.yaml", "--store", "s.db", "--workers", "2", cwd=workdir)
     assert resumed.returncode == 0, resumed.stderr
     assert _states(workdir / "s.db", "stopped") == Counter({"completed": 12})

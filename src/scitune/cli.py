@@ -160,8 +160,9 @@ def trials(
     if format is Format.csv:
         sys.stdout.write(table.to_csv(index=False))
     elif format is Format.json:
-        records = json.loads(table.to_json(orient="records"))
-        sys.stdout.write(json.dumps(records, indent=2) + "\n")
+        # Not DataFrame.to_json: it rounds floats to 10 digits, and a hyperparameter must round-trip.
+        records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+        sys.stdout.write(json.dumps(records, indent=2, default=lambda v: v.item()) + "\n")
     else:
         _render(table, title=experiment + (f" / {study}" if study else ""))
 
