@@ -16,10 +16,24 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from scitune.errors import ConfigError, SpaceError
-from scitune.space import ChoiceParam, Condition, Parameter, RangeParam, Scalar, SearchSpace
+from scitune.space import (
+    ChoiceParam,
+    Condition,
+    Parameter,
+    RangeParam,
+    Scalar,
+    SearchSpace,
+)
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 

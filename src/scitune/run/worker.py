@@ -15,7 +15,14 @@ from typing import Any
 from scitune.config import Experiment
 from scitune.run.program import TrainFn
 from scitune.run.trial import Trial, TrialInfeasible
-from scitune.store import COMPLETED, FAILED, INFEASIBLE, INTERRUPTED, ClaimedTrial, Store
+from scitune.store import (
+    COMPLETED,
+    FAILED,
+    INFEASIBLE,
+    INTERRUPTED,
+    ClaimedTrial,
+    Store,
+)
 
 HOST = socket.gethostname()
 _TRACEBACK_LIMIT = 20_000

@@ -17,7 +17,12 @@ import pandas as pd
 from sqlalchemy import Connection, delete, func, insert, inspect, select, update
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from scitune.errors import ExperimentChangedError, NotFoundError, SchemaVersionError, StoreError
+from scitune.errors import (
+    ExperimentChangedError,
+    NotFoundError,
+    SchemaVersionError,
+    StoreError,
+)
 from scitune.store.schema import (
     SCHEMA_VERSION,
     experiments,

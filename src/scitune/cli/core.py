@@ -1,74 +1,29 @@
-"""The command line: parse, call the library, render with rich. No logic the Python API lacks."""
+"""The core commands: run, status, trials."""
 
 from __future__ import annotations
 
 import json
-import math
 import shlex
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import pandas as pd
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from scitune.analysis import study_summary, trial_table
+from scitune.cli._app import Format, StoreOption, app, err, fmt, out, render
 from scitune.config import load_experiment
-from scitune.errors import ScituneError
 from scitune.run import load_train, prepare
 from scitune.run.local import LocalRunner
-from scitune.store import FINISHED, STORE_ENV, Store
-
-app = typer.Typer(
-    name="scitune",
-    help="Tune deep networks the Deep Learning Tuning Playbook's way: one experiment file states the goal and "
-    "the scientific, nuisance and fixed hyperparameters; scitune runs one quasi-random study per scientific value "
-    "and keeps every trial and metric point in a store (./scitune.db unless --store or $SCITUNE_STORE says otherwise).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-# Piped output (CI logs, `| less`) gets a wide fixed width instead of rich's 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 400)
-
-StoreOption = Annotated[
-    Optional[str],
-    typer.Option(
-        "--store",
-        envvar=STORE_ENV,
-        help="Store URL (sqlite:///path.db, postgresql://...) or a SQLite file path. Default ./scitune.db.",
-        show_default=False,
-    ),
-]
-
-
-class Format(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-def _fmt(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _render(frame: pd.DataFrame, title: str | None = None) -> None:
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for column in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
-    for row in frame.itertuples(index=False):
-        table.add_row(*(_fmt(v) for v in row))
-    out.print(table)
+from scitune.store import FINISHED, Store
 
 
 @app.command()
@@ -110,7 +65,7 @@ def run(
                 completed=sum(states[s] for s in FINISHED),
                 infeasible=states["infeasible"],
                 failed=states["failed"],
-                best=_fmt(progress["best"]),
+                best=fmt(progress["best"]),
             )
 
         summary = LocalRunner(db, experiment, train, workers=workers, on_progress=show).run(experiment_id)
@@ -130,7 +85,7 @@ def _print_status(db: Store, name: str) -> None:
     studies = [s["name"] for s in db.studies(exp["id"])]
     summary = study_summary(db.trials(name), mode, studies)
     summary = summary.rename(columns={"best_objective": f"best {metric} ({mode})"})
-    _render(summary, title=f"{name}: {exp['goal']}")
+    render(summary, title=f"{name}: {exp['goal']}")
 
 
 @app.command()
@@ -164,18 +119,4 @@ def trials(
         records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
         sys.stdout.write(json.dumps(records, indent=2, default=lambda v: v.item()) + "\n")
     else:
-        _render(table, title=experiment + (f" / {study}" if study else ""))
-
-
-def main() -> None:
-    """Console entry point: user mistakes become one line on stderr and exit code 2."""
-    try:
-        app()
-    except ScituneError as error:
-        hint = f" (hint: {error.hint})" if error.hint else ""
-        err.print(f"error: {error.message}{hint}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(error.exit_code)
-
-
-if __name__ == "__main__":
-    main()
+        render(table, title=experiment + (f" / {study}" if study else ""))
