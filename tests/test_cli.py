@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import experiment_yaml, run_cli
+
 from scitune.config import Objective
 from scitune.run.trial import Trial, TrialInfeasible
 

@@ -11,8 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import expected_loss, experiment_yaml, run_cli
+
 from scitune import Store, load_experiment, run_experiment
 
 

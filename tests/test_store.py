@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from scitune.errors import ExperimentChangedError, NotFoundError, SchemaVersionError, StoreError
+from scitune.errors import (
+    ExperimentChangedError,
+    NotFoundError,
+    SchemaVersionError,
+    StoreError,
+)
 from scitune.store import SCHEMA_VERSION, Store, resolve_url
 
 
