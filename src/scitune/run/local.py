@@ -118,12 +118,14 @@ class LocalRunner:
         poll_seconds: float = 0.2,
         heartbeat_seconds: float = 5.0,
         stale_after: float = 120.0,
+        study_ids: list[int] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.store, self.experiment, self.train = store, experiment, train
         self.workers, self.on_progress = workers, on_progress
         self.poll_seconds, self.heartbeat_seconds, self.stale_after = poll_seconds, heartbeat_seconds, stale_after
+        self.study_ids = study_ids  # None: every study of the experiment
         # host:token:runner-pid: — each worker appends its own pid.
         self.owner_prefix = f"{HOST}:{uuid.uuid4().hex[:12]}:{os.getpid()}:"
 
@@ -144,7 +146,8 @@ class LocalRunner:
         def spawn() -> None:
             proc = ctx.Process(
                 target=worker_main,
-                args=(self.store.url, experiment_id, self.experiment, self.train, self.owner_prefix, stop),
+                args=(self.store.url, experiment_id, self.experiment, self.train, self.owner_prefix, stop,
+                      self.study_ids),
                 daemon=False,
             )
             proc.start()
@@ -198,7 +201,7 @@ class LocalRunner:
         )
 
     def _progress(self, experiment_id: int) -> dict[str, Any]:
-        progress = self.store.progress(experiment_id, self.experiment.objective.mode)
+        progress = self.store.progress(experiment_id, self.experiment.objective.mode, self.study_ids)
         if self.on_progress is not None:
             self.on_progress(progress)
         return progress

@@ -92,7 +92,15 @@ def _stop_with_parent() -> None:
         pass
 
 
-def worker_main(url: str, experiment_id: int, experiment: Experiment, train: TrainFn, owner_prefix: str, stop: Any) -> None:
+def worker_main(
+    url: str,
+    experiment_id: int,
+    experiment: Experiment,
+    train: TrainFn,
+    owner_prefix: str,
+    stop: Any,
+    study_ids: list[int] | None = None,
+) -> None:
     """Entry point of a worker process (forked by the local runner)."""
     signal.signal(signal.SIGTERM, raise_interrupted)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -104,7 +112,7 @@ def worker_main(url: str, experiment_id: int, experiment: Experiment, train: Tra
     store = Store(url)
     try:
         while not stop.is_set() and os.getppid() == runner_pid:
-            claimed = store.claim(experiment_id, owner, HOST)
+            claimed = store.claim(experiment_id, owner, HOST, study_ids)
             if claimed is None:
                 break
             run_trial(store, experiment, train, claimed, owner)

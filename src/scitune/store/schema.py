@@ -65,6 +65,10 @@ studies = Table(
     Column("name", String(500), nullable=False),
     Column("scientific", JSON, nullable=False),
     Column("search", JSON, nullable=False),  # algorithm, seed, dimension order, scipy version
+    # "search": a study of the experiment's search; "retrain": reruns of one trial's configuration
+    # with other seeds, tied to that trial and kept out of the search results.
+    Column("kind", String(16), nullable=False, default="search"),
+    Column("parent_trial_id", Integer, nullable=True),
     Column("created_at", Float, nullable=False),
     UniqueConstraint("experiment_id", "name"),
 )

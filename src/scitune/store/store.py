@@ -178,13 +178,23 @@ class Store:
             conn.execute(update(experiments).where(experiments.c.id == row["id"]).values(**values))
             return int(row["id"])
 
-    def ensure_study(self, experiment_id: int, name: str, scientific: Mapping[str, Any], search: Mapping[str, Any]) -> int:
+    def ensure_study(
+        self,
+        experiment_id: int,
+        name: str,
+        scientific: Mapping[str, Any],
+        search: Mapping[str, Any],
+        kind: str = "search",
+        parent_trial_id: int | None = None,
+    ) -> int:
         with self._write() as conn:
             stmt = _dialect_insert(conn, studies).values(
                 experiment_id=experiment_id,
                 name=name,
                 scientific=dict(scientific),
                 search=dict(search),
+                kind=kind,
+                parent_trial_id=parent_trial_id,
                 created_at=time.time(),
             )
             conn.execute(stmt.on_conflict_do_nothing(index_elements=["experiment_id", "name"]))
@@ -226,15 +236,21 @@ class Store:
         with self._read() as conn:
             return [dict(r) for r in conn.execute(select(experiments).order_by(experiments.c.id)).mappings()]
 
-    def studies(self, experiment_id: int) -> list[dict[str, Any]]:
+    def studies(self, experiment_id: int, kind: str | None = "search") -> list[dict[str, Any]]:
+        """The experiment's studies of ``kind`` ("search", "retrain", or None for all), oldest first."""
         with self._read() as conn:
             query = select(studies).where(studies.c.experiment_id == experiment_id).order_by(studies.c.id)
+            if kind is not None:
+                query = query.where(studies.c.kind == kind)
             return [dict(r) for r in conn.execute(query).mappings()]
 
     # -- running trials ------------------------------------------------------------------------
 
-    def claim(self, experiment_id: int, owner: str, host: str) -> ClaimedTrial | None:
-        """Take the next pending or interrupted trial of the experiment, or None when none is left.
+    def claim(
+        self, experiment_id: int, owner: str, host: str, study_ids: Sequence[int] | None = None
+    ) -> ClaimedTrial | None:
+        """Take the next pending or interrupted trial of the experiment's search studies (of
+        ``study_ids`` instead, when given), or None when none is left.
 
         Trials are taken by number across studies (trial 0 of every study, then trial 1, ...), so
         partial results stay comparable between scientific values."""
@@ -248,6 +264,9 @@ class Store:
                 .order_by(trials.c.number, trials.c.study_id)
                 .limit(1)
                 .with_for_update(skip_locked=True, of=trials)
+            )
+            query = query.where(
+                trials.c.study_id.in_(list(study_ids)) if study_ids is not None else studies.c.kind == "search"
             )
             row = conn.execute(query).first()
             if row is None:
@@ -355,39 +374,43 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def progress(self, experiment_id: int, mode: str) -> dict[str, Any]:
-        """Trials by state and the best objective so far: cheap enough to poll."""
+    def progress(self, experiment_id: int, mode: str, study_ids: Sequence[int] | None = None) -> dict[str, Any]:
+        """Trials by state and the best objective so far (of the search studies, or of
+        ``study_ids``): cheap enough to poll."""
         best_of = func.min if mode == "min" else func.max
+        joined = trials.join(studies, studies.c.id == trials.c.study_id)
+        scope = [studies.c.experiment_id == experiment_id]
+        scope.append(studies.c.id.in_(list(study_ids)) if study_ids is not None else studies.c.kind == "search")
         with self._read() as conn:
-            joined = trials.join(studies, studies.c.id == trials.c.study_id)
             by_state = dict(
                 conn.execute(
-                    select(trials.c.state, func.count())
-                    .select_from(joined)
-                    .where(studies.c.experiment_id == experiment_id)
-                    .group_by(trials.c.state)
+                    select(trials.c.state, func.count()).select_from(joined).where(*scope).group_by(trials.c.state)
                 ).all()
             )
             best = conn.execute(
                 select(best_of(trials.c.best_value))
                 .select_from(joined)
-                .where(studies.c.experiment_id == experiment_id, trials.c.state.in_((COMPLETED, RUNNING)))
+                .where(*scope, trials.c.state.in_((COMPLETED, RUNNING)))
             ).scalar()
         return {"states": {s: int(by_state.get(s, 0)) for s in STATES}, "best": best}
 
-    def trials(self, experiment: str, study: str | None = None) -> pd.DataFrame:
-        """One row per trial: study, number, state, reason, params (dict), best step and value, times."""
+    def trials(self, experiment: str, study: str | None = None, kind: str | None = "search") -> pd.DataFrame:
+        """One row per trial: study, number, state, reason, params (dict), best step and value, times.
+        Only the search studies' trials unless ``kind`` says otherwise ("retrain", or None for all)."""
         exp = self.experiment(experiment)
         query = (
             select(studies.c.name.label("study"), trials.c.number.label("trial"), trials.c.id, trials.c.state,
                    trials.c.reason, trials.c.params, trials.c.seed, trials.c.best_step, trials.c.best_value,
-                   trials.c.started_at, trials.c.finished_at, trials.c.host, trials.c.attempts, trials.c.traceback)
+                   trials.c.started_at, trials.c.finished_at, trials.c.host, trials.c.attempts, trials.c.traceback,
+                   studies.c.kind, studies.c.parent_trial_id)
             .join(studies, studies.c.id == trials.c.study_id)
             .where(studies.c.experiment_id == exp["id"])
             .order_by(studies.c.id, trials.c.number)
         )
+        if kind is not None:
+            query = query.where(studies.c.kind == kind)
         if study is not None:
-            names = [s["name"] for s in self.studies(exp["id"])]
+            names = [s["name"] for s in self.studies(exp["id"], kind)]
             if study not in names:
                 raise NotFoundError(f"experiment '{experiment}' has no study '{study}'", hint=f"its studies: {', '.join(names)}")
             query = query.where(studies.c.name == study)
