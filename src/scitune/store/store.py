@@ -124,7 +124,10 @@ class Store:
                 conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
                 return
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
-        version = int(row[0]) if row else 0
+            version = int(row[0]) if row else 0
+            if version == SCHEMA_VERSION:
+                # Tables added within a schema version (new, additive capabilities) appear on open.
+                metadata.create_all(conn, checkfirst=True)
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"store {self.url} has schema version {version}, newer than this scitune understands "
