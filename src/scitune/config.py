@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import string
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Mapping
@@ -66,6 +67,18 @@ class Budget(_Strict):
     trials_per_study: int = Field(ge=1)
     max_train_steps: int = Field(ge=1)
     eval_every: int = Field(ge=1)
+    trial_timeout: float | None = Field(default=None, gt=0)  # seconds; command-mode trials
+
+
+class Checkpoints(_Strict):
+    """Retrospective checkpoint selection: keep the ``keep_best`` checkpoints with the best
+    objective at their step, plus the latest one (to resume from); delete the rest."""
+
+    keep_best: int = Field(default=3, ge=1)
+
+
+# Placeholders a command may use besides hyperparameter names.
+COMMAND_FIELDS = ("trial_dir", "metrics_file", "seed", "max_train_steps", "eval_every", "study", "trial")
 
 
 class Search(_Strict):
@@ -135,11 +148,23 @@ class Experiment(_Strict):
 
     experiment: str = Field(pattern=NAME_PATTERN, max_length=200)
     goal: str
-    train: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    train: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    command: list[str] | None = Field(default=None, min_length=1)
     objective: Objective
     budget: Budget
     search: Search = Field(default_factory=Search)
+    checkpoints: Checkpoints = Field(default_factory=Checkpoints)
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+
+    @field_validator("command")
+    @classmethod
+    def _command_placeholders(cls, command: list[str] | None) -> list[str] | None:
+        for i, part in enumerate(command or []):
+            try:
+                list(string.Formatter().parse(part))
+            except ValueError as err:
+                raise ValueError(f"element {i} ({part!r}): {err}; write {{{{ and }}}} for literal braces") from None
+        return command
 
     @field_validator("goal")
     @classmethod
@@ -150,6 +175,11 @@ class Experiment(_Strict):
 
     @model_validator(mode="after")
     def _roles(self) -> "Experiment":
+        if (self.train is None) == (self.command is None):
+            raise _KeyedError(
+                ("train",) if self.train else (),
+                "say how a trial trains with exactly one of train (module:function) or command (an argv list)",
+            )
         hp = self.hyperparameters
         roles = {"scientific": hp.scientific, "nuisance": hp.nuisance, "fixed": hp.fixed}
         for (a, first), (b, second) in itertools.combinations(roles.items(), 2):
@@ -180,7 +210,25 @@ class Experiment(_Strict):
                         ("hyperparameters", "nuisance", param.name, "when", parent),
                         f"{impossible[0]!r} is not one of {parent}'s values {choices[parent]}",
                     )
+        self._check_command(space)
         return self
+
+    def _check_command(self, space: SearchSpace) -> None:
+        """Every placeholder must be filled for every trial: a known name, never a conditional one."""
+        hp = self.hyperparameters
+        always = {*hp.scientific, *hp.fixed, *(p.name for p in space.params if not p.when), *COMMAND_FIELDS}
+        for i, part in enumerate(self.command or []):
+            for _, field_name, _, _ in string.Formatter().parse(part):
+                if field_name is None:
+                    continue
+                if field_name in always:
+                    continue
+                why = (
+                    "is conditional, so some trials lack it (read it from $SCITUNE_HPARAMS instead)"
+                    if field_name in hp.nuisance
+                    else f"is not a hyperparameter or one of {', '.join(COMMAND_FIELDS)}"
+                )
+                raise _KeyedError(("command", i), f"placeholder {{{field_name}}} {why}")
 
     # -- derived views -------------------------------------------------------------------------
 

@@ -51,3 +51,27 @@ def trial_table(trials: pd.DataFrame) -> pd.DataFrame:
     duration = pd.to_numeric(trials["finished_at"], errors="coerce") - pd.to_numeric(trials["started_at"], errors="coerce")
     table["duration_s"] = duration.round(3).tolist()
     return table
+
+
+def best_per_study(trials: pd.DataFrame, checkpoints: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """Retrospective selection, one row per study: its best completed trial, the step where that
+    trial's objective was best, the objective there, and the checkpoint to use.
+
+    ``checkpoints`` has one row per kept checkpoint (trial_id, step, path). The checkpoint is the one
+    saved at the best step; when none was saved exactly there, the kept checkpoint of that trial
+    whose step is closest to it (and its step, so the difference is visible)."""
+    columns = ["study", "trial", "best_step", "best_objective", "checkpoint_step", "checkpoint"]
+    rows = []
+    done = trials[(trials["state"] == "completed") & trials["best_value"].notna()]
+    for study, group in done.groupby("study", sort=False):
+        best = group.loc[group["best_value"].idxmin() if mode == "min" else group["best_value"].idxmax()]
+        mine = checkpoints[checkpoints["trial_id"] == best["id"]]
+        ckpt_step, ckpt_path = None, None
+        if not mine.empty:
+            nearest = mine.loc[(mine["step"] - best["best_step"]).abs().idxmin()]
+            ckpt_step, ckpt_path = int(nearest["step"]), str(nearest["path"])
+        rows.append(
+            {"study": study, "trial": int(best["trial"]), "best_step": int(best["best_step"]),
+             "best_objective": float(best["best_value"]), "checkpoint_step": ckpt_step, "checkpoint": ckpt_path}
+        )
+    return pd.DataFrame(rows, columns=columns)

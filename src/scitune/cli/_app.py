@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from enum import Enum
@@ -62,3 +63,15 @@ def render(frame: pd.DataFrame, title: str | None = None) -> None:
     out.print(table)
 
 
+
+
+def emit(frame: pd.DataFrame, format: Format, title: str | None = None) -> None:
+    """Write a table to stdout as csv, json (records) or a rich table."""
+    if format is Format.csv:
+        sys.stdout.write(frame.to_csv(index=False))
+    elif format is Format.json:
+        # Not DataFrame.to_json: it rounds floats to 10 digits, and a hyperparameter must round-trip.
+        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        sys.stdout.write(json.dumps(records, indent=2, default=lambda v: v.item()) + "\n")
+    else:
+        render(frame, title=title)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -18,10 +17,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from scitune.analysis import study_summary, trial_table
-from scitune.cli._app import Format, StoreOption, app, err, fmt, out, render
+from scitune.analysis import best_per_study, study_summary, trial_table
+from scitune.cli._app import Format, StoreOption, app, emit, err, fmt, out, render
 from scitune.config import load_experiment
-from scitune.run import load_train, prepare
+from scitune.run import prepare
+from scitune.run.program import load_program
 from scitune.run.local import LocalRunner
 from scitune.store import FINISHED, Store
 
@@ -35,7 +35,7 @@ def run(
     """Run every study of an experiment, or resume it: finished trials stay, interrupted and pending
     ones run. Several runners on one experiment and store share the work."""
     experiment, text = load_experiment(file)
-    train = load_train(experiment.train, file.parent, str(file))
+    train = load_program(experiment, file.parent, str(file))
     db = Store(store)
     command = shlex.join(["scitune", *sys.argv[1:]]) if sys.argv else None
     experiment_id = prepare(db, experiment, text, str(file.resolve()), command)
@@ -112,11 +112,19 @@ def trials(
     """One row per trial: study, trial, state, reason, every hyperparameter, best objective, best step, duration."""
     db = Store(store)
     table = trial_table(db.trials(experiment, study))
-    if format is Format.csv:
-        sys.stdout.write(table.to_csv(index=False))
-    elif format is Format.json:
-        # Not DataFrame.to_json: it rounds floats to 10 digits, and a hyperparameter must round-trip.
-        records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
-        sys.stdout.write(json.dumps(records, indent=2, default=lambda v: v.item()) + "\n")
-    else:
-        render(table, title=experiment + (f" / {study}" if study else ""))
+    emit(table, format, title=experiment + (f" / {study}" if study else ""))
+
+
+@app.command()
+def best(
+    experiment: Annotated[str, typer.Argument(help="Experiment name.", show_default=False)],
+    format: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Retrospective checkpoint selection: per study, the best trial, its best step and objective,
+    and the checkpoint saved there."""
+    db = Store(store)
+    mode = db.experiment(experiment)["definition"]["objective"]["mode"]
+    trials = db.trials(experiment)
+    table = best_per_study(trials, db.checkpoints(trials["id"].tolist()), mode)
+    emit(table, format, title=f"{experiment}: best trial of each study")

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from scitune.config import Experiment, study_name
-from scitune.run.program import TrainFn, load_train
+from scitune.run.program import Program, TrainFn, as_program, load_program
 from scitune.run.worker import HOST, Interrupted, raise_interrupted, worker_main
 from scitune.search import QuasiRandomSearch
 from scitune.store import CLAIMABLE, FAILED, INTERRUPTED, Store
@@ -71,6 +71,19 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
+ARTIFACTS_ENV = "SCITUNE_ARTIFACTS"
+
+
+def artifacts_root(store_url: str) -> Path:
+    """Where trial folders go: ``$SCITUNE_ARTIFACTS``, else beside a SQLite store file
+    (``scitune-artifacts/``), else ``./scitune-artifacts``."""
+    if os.environ.get(ARTIFACTS_ENV):
+        return Path(os.environ[ARTIFACTS_ENV]).resolve()
+    if store_url.startswith("sqlite") and ":///" in store_url and not store_url.endswith(":memory:"):
+        return Path(store_url.split(":///", 1)[1]).resolve().parent / "scitune-artifacts"
+    return Path.cwd() / "scitune-artifacts"
+
+
 def lost_owner_check(stale_after: float) -> Callable[[str, float], bool]:
     """Is a running trial's owner gone? On this host: the worker process that trains it is dead.
     Elsewhere: no heartbeat for ``stale_after`` seconds."""
@@ -111,7 +124,7 @@ class LocalRunner:
         self,
         store: Store,
         experiment: Experiment,
-        train: TrainFn,
+        train: TrainFn | Program,
         *,
         workers: int = 1,
         on_progress: ProgressFn | None = None,
@@ -119,10 +132,12 @@ class LocalRunner:
         heartbeat_seconds: float = 5.0,
         stale_after: float = 120.0,
         study_ids: list[int] | None = None,
+        artifacts: Path | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
-        self.store, self.experiment, self.train = store, experiment, train
+        self.store, self.experiment, self.program = store, experiment, as_program(train)
+        self.artifacts = artifacts or artifacts_root(store.url)
         self.workers, self.on_progress = workers, on_progress
         self.poll_seconds, self.heartbeat_seconds, self.stale_after = poll_seconds, heartbeat_seconds, stale_after
         self.study_ids = study_ids  # None: every study of the experiment
@@ -146,8 +161,8 @@ class LocalRunner:
         def spawn() -> None:
             proc = ctx.Process(
                 target=worker_main,
-                args=(self.store.url, experiment_id, self.experiment, self.train, self.owner_prefix, stop,
-                      self.study_ids),
+                args=(self.store.url, experiment_id, self.experiment, self.program, self.owner_prefix, stop,
+                      self.study_ids, self.artifacts),
                 daemon=False,
             )
             proc.start()
@@ -216,12 +231,12 @@ def run_experiment(
     command: str | None = None,
     workers: int = 1,
     on_progress: ProgressFn | None = None,
-    train: TrainFn | None = None,
+    train: TrainFn | Program | None = None,
 ) -> RunSummary:
     """Run (or resume) every study of ``experiment``. The training function is imported before
     anything is written, so a wrong ``train:`` leaves the store untouched."""
     if train is None:
         base = Path(config_path).parent if config_path else None
-        train = load_train(experiment.train, base, str(config_path or "<experiment>"))
+        train = load_program(experiment, base, str(config_path or "<experiment>"))
     experiment_id = prepare(store, experiment, config_text, str(config_path) if config_path else None, command)
     return LocalRunner(store, experiment, train, workers=workers, on_progress=on_progress).run(experiment_id)

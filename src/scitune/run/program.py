@@ -1,13 +1,19 @@
-"""Finding the user's training code from the experiment file's ``train: module:function``."""
+"""The user's training code: a Python function (``train: module:function``) or a program
+(``command: [...]``), both seen by the runner as a callable that trains one :class:`Trial`."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 from scitune.errors import ConfigError
+
+if TYPE_CHECKING:
+    from scitune.config import Experiment
+    from scitune.run.command import CommandProgram
+    from scitune.run.trial import Trial
 
 TrainFn = Callable[[dict[str, Any], Any], Any]
 
@@ -48,3 +54,34 @@ def load_train(ref: str, base_dir: Path | None = None, source: str = "<experimen
     if not callable(func):
         raise ConfigError(f"{source}: train: '{ref}' is not callable")
     return func
+
+
+class PythonProgram:
+    """A ``train(hparams, trial)`` function as a program: called in the worker process itself."""
+
+    def __init__(self, train: TrainFn) -> None:
+        self.train = train
+
+    def __call__(self, trial: "Trial") -> None:
+        self.train(dict(trial.params), trial)
+
+
+Program = Union[PythonProgram, "CommandProgram"]
+
+
+def as_program(train: "TrainFn | Program") -> "Program":
+    from scitune.run.command import CommandProgram
+
+    return train if isinstance(train, (PythonProgram, CommandProgram)) else PythonProgram(train)
+
+
+def load_program(experiment: "Experiment", base_dir: Path | None = None, source: str = "<experiment>") -> "Program":
+    """What trains a trial of ``experiment``. Python modules are imported now, so a bad ``train:``
+    is reported before anything is written. Commands run in the experiment file's folder."""
+    from scitune.run.command import CommandProgram
+
+    if experiment.command is not None:
+        cwd = (base_dir or Path.cwd()).resolve()
+        return CommandProgram(list(experiment.command), cwd, experiment.budget.trial_timeout)
+    assert experiment.train is not None
+    return PythonProgram(load_train(experiment.train, base_dir, source))

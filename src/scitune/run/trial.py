@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 import operator
 import time
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from scitune.config import Objective
+from scitune.run.checkpoints import TrialFiles
 
 FlushFn = Callable[[list[tuple[int, str, float]], "tuple[int, float] | None"], None]
 
@@ -39,6 +41,8 @@ class Trial:
         flush: FlushFn | None = None,
         flush_points: int = 3000,
         flush_seconds: float = 1.0,
+        files: TrialFiles | None = None,
+        best: tuple[int, float] | None = None,
     ) -> None:
         self.study = study
         self.number = number
@@ -47,8 +51,10 @@ class Trial:
         self.max_train_steps = max_train_steps
         self.eval_every = eval_every
         self.objective = objective
-        self.best_step: int | None = None
-        self.best_value: float | None = None
+        self.best_step: int | None = best[0] if best else None
+        self.best_value: float | None = best[1] if best else None
+        self._files = files
+        self.notes: list[str] = []  # things worth telling the user that did not stop the trial
         self.infeasible_reason: str | None = None
         self._flush = flush
         self._flush_points = flush_points
@@ -95,11 +101,45 @@ class Trial:
             if self.best_value is None or self.objective.better(value, self.best_value):
                 self.best_step, self.best_value = step, value
                 self._best_dirty = True
+            if self._files is not None:
+                self._files.observe(step, value)
 
         if self.infeasible_reason:
             raise TrialInfeasible(self.infeasible_reason)
         if len(self._buffer) >= self._flush_points or time.monotonic() - self._last_flush >= self._flush_seconds:
             self.flush()
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    @property
+    def directory(self) -> Path:
+        """This trial's own folder (created on first use), for checkpoints and anything else."""
+        return self._require_files().directory
+
+    def save_checkpoint(self, step: int, state: Any) -> Path:
+        """Save ``state`` (e.g. ``{"model": model.state_dict(), "optimizer": opt.state_dict()}``)
+        as the checkpoint of ``step``, atomically. scitune keeps the best few by the objective at
+        their step, plus the latest, and deletes the rest. Returns the file's path."""
+        return self._require_files().save(step, state)
+
+    def adopt_checkpoint(self, step: int, path: Path) -> None:
+        """Register a checkpoint file the training program wrote itself (command mode)."""
+        self._require_files().adopt(step, path)
+
+    @property
+    def resume_point(self) -> tuple[int, str] | None:
+        """``(step, path)`` of the checkpoint this attempt continues from, without loading it."""
+        return self._files.resume_from if self._files is not None else None
+
+    def resume(self) -> tuple[int, Any] | None:
+        """``(step, state)`` of the checkpoint an interrupted trial continues from, or None when it
+        starts from scratch. Continue training at ``step + 1``; earlier metric points are kept."""
+        return self._require_files().resume() if self._files is not None else None
+
+    def _require_files(self) -> TrialFiles:
+        if self._files is None:
+            raise RuntimeError("this trial has no folder: it is not run by a scitune runner")
+        return self._files
 
     @property
     def best(self) -> tuple[int, float] | None:

@@ -12,8 +12,12 @@ import socket
 import traceback
 from typing import Any
 
+from pathlib import Path
+
 from scitune.config import Experiment
-from scitune.run.program import TrainFn
+from scitune.run.checkpoints import CheckpointKeeper, TrialFiles
+from scitune.run.command import TrialFailed
+from scitune.run.program import Program
 from scitune.run.trial import Trial, TrialInfeasible
 from scitune.store import (
     COMPLETED,
@@ -43,11 +47,58 @@ def ignore_stop_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def run_trial(store: Store, experiment: Experiment, train: TrainFn, claimed: ClaimedTrial, owner: str) -> str:
+def trial_directory(root: Path, experiment: str, study: str, number: int) -> Path:
+    """``ROOT/EXPERIMENT/STUDY/trial-N``, with path separators in names made harmless."""
+
+    def safe(name: str) -> str:
+        return name.replace(os.sep, "_").replace("/", "_") or "_"
+
+    return root / safe(experiment) / safe(study) / f"trial-{number}"
+
+
+def _prepare_files(
+    store: Store, experiment: Experiment, claimed: ClaimedTrial, root: Path
+) -> tuple[TrialFiles, tuple[int, float] | None]:
+    """The trial's folder and checkpoints; for a resumed trial, also its best point so far."""
+    mode = experiment.objective.mode
+    keeper = CheckpointKeeper(experiment.checkpoints.keep_best, mode)
+    directory = Path(claimed.directory) if claimed.directory else trial_directory(
+        root, experiment.name, claimed.study, claimed.number
+    )
+    resume_from, best = None, None
+    if claimed.resume_step is not None:
+        if claimed.resume_path and Path(claimed.resume_path).is_file():
+            resume_from = (claimed.resume_step, claimed.resume_path)
+            kept = store.checkpoints([claimed.id])
+            keeper.paths.update({int(r.step): r.path for r in kept.itertuples() if Path(r.path).is_file()})
+            points = store.metrics([claimed.id])
+            objective = points[points["name"] == experiment.objective.metric]
+            keeper.values.update({int(r.step): float(r.value) for r in objective.itertuples()})
+            finite = objective.dropna()
+            if not finite.empty:
+                row = finite.loc[finite["value"].idxmin() if mode == "min" else finite["value"].idxmax()]
+                best = (int(row["step"]), float(row["value"]))
+        else:
+            store.restart(claimed.id)  # its checkpoint file is gone: start from scratch
+
+    def record(step: int | None, path: str | None, dropped: list[int]) -> None:
+        store.record_checkpoint(claimed.id, step, path, dropped)
+
+    files = TrialFiles(
+        directory, keeper, record, resume_from,
+        on_create=lambda d: store.set_directory(claimed.id, str(d)) if not claimed.directory else None,
+    )
+    return files, best
+
+
+def run_trial(
+    store: Store, experiment: Experiment, program: Program, claimed: ClaimedTrial, owner: str, root: Path
+) -> str:
     """Train one claimed trial and record its end state; returns that state.
 
     Interruption (Ctrl-C, SIGTERM) records the trial as interrupted and re-raises, so the worker
     stops; every other ending is recorded and the worker moves on to the next trial."""
+    files, best = _prepare_files(store, experiment, claimed, root)
     trial = Trial(
         study=claimed.study,
         number=claimed.number,
@@ -57,12 +108,16 @@ def run_trial(store: Store, experiment: Experiment, train: TrainFn, claimed: Cla
         eval_every=experiment.budget.eval_every,
         objective=experiment.objective,
         flush=lambda rows, best: store.write_metrics(claimed.id, rows, best, owner),
+        files=files,
+        best=best,
     )
     state, reason, detail = COMPLETED, None, None
     try:
-        train(dict(claimed.params), trial)
+        program(trial)
     except TrialInfeasible:
         state, reason = INFEASIBLE, trial.infeasible_reason
+    except TrialFailed as err:
+        state, reason, detail = FAILED, err.reason, err.detail
     except (KeyboardInterrupt, Interrupted):
         ignore_stop_signals()
         store.finish(claimed.id, owner, INTERRUPTED, trial.take_buffer(), trial.best, reason="the runner was stopped")
@@ -76,6 +131,9 @@ def run_trial(store: Store, experiment: Experiment, train: TrainFn, claimed: Cla
         elif trial.best is None:
             state = FAILED
             reason = f"the objective '{experiment.objective.metric}' was never reported"
+    if trial.notes:
+        noted = "; ".join(trial.notes[:3]) + (f"; and {len(trial.notes) - 3} more" if len(trial.notes) > 3 else "")
+        reason = f"{reason}; {noted}" if reason else noted
     store.finish(claimed.id, owner, state, trial.take_buffer(), trial.best, reason=reason, traceback=detail)
     return state
 
@@ -96,10 +154,11 @@ def worker_main(
     url: str,
     experiment_id: int,
     experiment: Experiment,
-    train: TrainFn,
+    program: Program,
     owner_prefix: str,
     stop: Any,
-    study_ids: list[int] | None = None,
+    study_ids: list[int] | None,
+    root: Path,
 ) -> None:
     """Entry point of a worker process (forked by the local runner)."""
     signal.signal(signal.SIGTERM, raise_interrupted)
@@ -115,7 +174,7 @@ def worker_main(
             claimed = store.claim(experiment_id, owner, HOST, study_ids)
             if claimed is None:
                 break
-            run_trial(store, experiment, train, claimed, owner)
+            run_trial(store, experiment, program, claimed, owner, root)
     except (KeyboardInterrupt, Interrupted):
         pass  # the trial is recorded as interrupted; the runner reports the stop
     finally:

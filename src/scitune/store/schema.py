@@ -93,6 +93,7 @@ trials = Table(
     Column("heartbeat_at", Float),
     Column("best_step", Integer),
     Column("best_value", Float),
+    Column("directory", Text),  # the trial's own folder: checkpoints, logs, metrics file
     UniqueConstraint("study_id", "number"),
     Index("ix_trials_state", "state"),
 )
@@ -105,6 +106,17 @@ metrics = Table(
     Column("step", Integer, nullable=False),
     Column("value", Float),  # NULL stands for NaN (SQLite cannot store NaN)
     PrimaryKeyConstraint("trial_id", "name", "step"),
+)
+
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("trial_id", Integer, ForeignKey("trials.id"), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("path", Text, nullable=False),  # absolute
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("trial_id", "step"),
 )
 
 

@@ -25,6 +25,7 @@ from scitune.errors import (
 )
 from scitune.store.schema import (
     SCHEMA_VERSION,
+    checkpoints,
     experiments,
     meta,
     metadata,
@@ -55,6 +56,9 @@ class ClaimedTrial:
     params: dict[str, Any]
     seed: int
     attempt: int
+    directory: str | None = None  # the folder an earlier attempt used, if any
+    resume_step: int | None = None  # an interrupted trial continues from its latest checkpoint
+    resume_path: str | None = None
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -261,7 +265,7 @@ class Store:
         with self._write() as conn:
             query = (
                 select(trials.c.id, trials.c.study_id, studies.c.name, trials.c.number, trials.c.params,
-                       trials.c.seed, trials.c.attempts)
+                       trials.c.seed, trials.c.attempts, trials.c.directory)
                 .join(studies, studies.c.id == trials.c.study_id)
                 .where(studies.c.experiment_id == experiment_id, trials.c.state.in_(CLAIMABLE))
                 .order_by(trials.c.number, trials.c.study_id)
@@ -282,9 +286,65 @@ class Store:
             ).rowcount
             if taken != 1:
                 return None
-            # A rerun starts its curve afresh: no step may appear twice.
-            conn.execute(delete(metrics).where(metrics.c.trial_id == row.id))
-        return ClaimedTrial(row.id, row.study_id, row.name, row.number, dict(row.params), int(row.seed), row.attempts + 1)
+            latest = conn.execute(
+                select(checkpoints.c.step, checkpoints.c.path)
+                .where(checkpoints.c.trial_id == row.id)
+                .order_by(checkpoints.c.step.desc())
+                .limit(1)
+            ).first()
+            # A rerun continues from its latest checkpoint, or starts its curve afresh: either way
+            # no step may appear twice.
+            self._truncate(conn, row.id, latest.step if latest else None)
+        return ClaimedTrial(
+            row.id, row.study_id, row.name, row.number, dict(row.params), int(row.seed), row.attempts + 1,
+            row.directory, latest.step if latest else None, latest.path if latest else None,
+        )
+
+    @staticmethod
+    def _truncate(conn: Connection, trial_id: int, keep_through: int | None) -> None:
+        """Forget a trial's points and checkpoints after step ``keep_through`` (all when None)."""
+        if keep_through is None:
+            conn.execute(delete(metrics).where(metrics.c.trial_id == trial_id))
+            conn.execute(delete(checkpoints).where(checkpoints.c.trial_id == trial_id))
+        else:
+            conn.execute(delete(metrics).where(metrics.c.trial_id == trial_id, metrics.c.step > keep_through))
+            conn.execute(
+                delete(checkpoints).where(checkpoints.c.trial_id == trial_id, checkpoints.c.step > keep_through)
+            )
+
+    def restart(self, trial_id: int) -> None:
+        """Start a claimed trial from scratch after all (its checkpoint file was gone)."""
+        with self._write() as conn:
+            self._truncate(conn, trial_id, None)
+
+    def set_directory(self, trial_id: int, directory: str) -> None:
+        with self._write() as conn:
+            conn.execute(update(trials).where(trials.c.id == trial_id).values(directory=directory))
+
+    def record_checkpoint(
+        self, trial_id: int, step: int | None, path: str | None, dropped: Sequence[int] = ()
+    ) -> None:
+        """One transaction: a new checkpoint (unless ``step`` is None), and the rows of the ones
+        just deleted."""
+        with self._write() as conn:
+            if step is not None:
+                stmt = _dialect_insert(conn, checkpoints).values(trial_id=trial_id, step=step, path=path,
+                                                                  created_at=time.time())
+                conn.execute(stmt.on_conflict_do_update(index_elements=["trial_id", "step"],
+                                                        set_={"path": path, "created_at": time.time()}))
+            if dropped:
+                conn.execute(delete(checkpoints).where(checkpoints.c.trial_id == trial_id,
+                                                       checkpoints.c.step.in_(list(dropped))))
+
+    def checkpoints(self, trial_ids: Sequence[int]) -> pd.DataFrame:
+        """The kept checkpoints of the given trials: trial_id, step, path."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(checkpoints.c.trial_id, checkpoints.c.step, checkpoints.c.path)
+                .where(checkpoints.c.trial_id.in_([int(i) for i in trial_ids]))
+                .order_by(checkpoints.c.trial_id, checkpoints.c.step)
+            ).all()
+        return pd.DataFrame(rows, columns=["trial_id", "step", "path"])
 
     def write_metrics(
         self, trial_id: int, rows: Iterable[MetricRow], best: tuple[int, float] | None = None, owner: str | None = None
@@ -405,6 +465,7 @@ class Store:
             select(studies.c.name.label("study"), trials.c.number.label("trial"), trials.c.id, trials.c.state,
                    trials.c.reason, trials.c.params, trials.c.seed, trials.c.best_step, trials.c.best_value,
                    trials.c.started_at, trials.c.finished_at, trials.c.host, trials.c.attempts, trials.c.traceback,
+                   trials.c.directory,
                    studies.c.kind, studies.c.parent_trial_id)
             .join(studies, studies.c.id == trials.c.study_id)
             .where(studies.c.experiment_id == exp["id"])

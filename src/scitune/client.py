@@ -1,0 +1,109 @@
+"""A tiny client for training scripts run as command-mode trials. Standard library only.
+
+Import it from any framework (PyTorch, JAX, TensorFlow, Lightning) without pulling in scitune's
+own dependencies; it can also be copied next to a script that runs in another environment::
+
+    from scitune import client
+
+    hp = client.hparams()
+    for step in range(start, client.max_train_steps() + 1):
+        ...
+        if client.should_eval(step):
+            client.report(step, train_loss=..., val_error=...)
+            with client.checkpoint(step) as path:     # written atomically, then announced
+                torch.save(state, path)
+
+Everything comes from the environment the runner sets (names in README, "Command-mode trials").
+Run outside scitune, hparams() and friends raise a clear error instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+PREFIX = "SCITUNE_"
+
+
+class NotInTrial(RuntimeError):
+    """The script was not started by scitune (a SCITUNE_* variable is missing)."""
+
+
+def _env(name: str) -> str:
+    try:
+        return os.environ[PREFIX + name]
+    except KeyError:
+        raise NotInTrial(f"${PREFIX}{name} is not set: run this script through `scitune run`") from None
+
+
+def hparams() -> dict[str, Any]:
+    """Every hyperparameter of this trial: fixed, scientific and nuisance values."""
+    return json.loads(_env("HPARAMS"))
+
+
+def seed() -> int:
+    """The trial's seed: use it for initialization and data order."""
+    return int(_env("SEED"))
+
+
+def max_train_steps() -> int:
+    return int(_env("MAX_TRAIN_STEPS"))
+
+
+def eval_every() -> int:
+    return int(_env("EVAL_EVERY"))
+
+
+def trial_dir() -> Path:
+    """This trial's own folder: checkpoints, logs, anything else it writes."""
+    return Path(_env("TRIAL_DIR"))
+
+
+checkpoint_dir = trial_dir
+
+
+def should_eval(step: int) -> bool:
+    """True every ``eval_every`` steps and at the last step (steps count from 1)."""
+    return step % eval_every() == 0 or step == max_train_steps()
+
+
+def _append(record: dict[str, Any]) -> None:
+    line = json.dumps(record, allow_nan=True) + "\n"
+    # One write of a whole line in append mode: the runner never sees half a record of ours.
+    with open(_env("METRICS_FILE"), "a", encoding="utf-8") as handle:
+        handle.write(line)
+        handle.flush()
+
+
+def report(step: int, **metrics: float) -> None:
+    """Record metric values at a step, e.g. ``report(100, train_loss=0.3, val_error=0.04)``."""
+    # NaN and inf are written as JSON's NaN/Infinity extensions; the runner marks them infeasible.
+    _append({"step": int(step), **{name: float(value) for name, value in metrics.items()}})
+
+
+@contextmanager
+def checkpoint(step: int, name: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path to write the checkpoint of ``step`` to; on success it is renamed
+    into place and announced, so scitune can keep the best few and delete the rest."""
+    final = trial_dir() / (name or f"ckpt-{int(step)}.pt")
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _append({"step": int(step), "checkpoint": final.name})
+
+
+def resume() -> tuple[int, Path] | None:
+    """``(step, checkpoint path)`` to continue an interrupted trial from, or None to start fresh.
+    Continue at ``step + 1``: scitune kept the metric points up to ``step``."""
+    step = os.environ.get(PREFIX + "RESUME_STEP")
+    path = os.environ.get(PREFIX + "RESUME_CHECKPOINT")
+    return (int(step), Path(path)) if step and path else None

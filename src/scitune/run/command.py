@@ -1,0 +1,215 @@
+"""Command-mode trials: any program, any framework, run as an argv list (never through a shell).
+
+The program learns its trial from placeholders in its argv and from environment variables, and
+reports by appending one JSON object per line to its metrics file::
+
+    {"step": 100, "train_loss": 0.31, "val_error": 0.042}
+    {"step": 100, "checkpoint": "ckpt-100.pt"}
+
+scitune reads new complete lines while the program runs (so status and the progress bar move) and
+feeds them to the same trial handle Python trials use: batching, best-step tracking and the
+infeasible rule are shared. A malformed line is noted with its line number and skipped; a last line
+left half-written by a dying program is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from scitune.run.trial import Trial
+
+ENV_PREFIX = "SCITUNE_"
+STDERR_TAIL_LINES = 8
+
+
+class TrialFailed(Exception):
+    """The program ended badly (non-zero exit, killed, timed out). ``detail`` holds its stderr tail."""
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
+
+
+def _set_parent_death_signal() -> None:
+    """In the child before exec: die with the worker even if the worker is SIGKILLed (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def kill_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """Stop the program and everything it started: SIGTERM to its process group, then SIGKILL."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers: grandchildren that ignored SIGTERM
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+class MetricsReader:
+    """Reads the complete lines appended to a metrics file since the last call."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._partial = b""
+        self.lineno = 0
+
+    def read(self) -> Iterator[tuple[int, str]]:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return
+        self._offset += len(chunk)
+        lines = (self._partial + chunk).split(b"\n")
+        self._partial = lines.pop()  # no newline yet: maybe still being written
+        for raw in lines:
+            self.lineno += 1
+            yield self.lineno, raw.decode("utf-8", errors="replace")
+
+    @property
+    def unfinished(self) -> bool:
+        return bool(self._partial.strip())
+
+
+def parse_line(text: str) -> tuple[int, dict[str, float], str | None]:
+    """``(step, metrics, checkpoint)`` of one metrics line; ValueError says what is wrong."""
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not JSON ({err.msg})") from None
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    step = record.pop("step", None)
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"'step' must be a non-negative integer, got {step!r}")
+    checkpoint = record.pop("checkpoint", None)
+    if checkpoint is not None and not isinstance(checkpoint, str):
+        raise ValueError("'checkpoint' must be a file name")
+    for name, value in record.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"metric '{name}' must be a number, got {value!r}")
+    if not record and checkpoint is None:
+        raise ValueError("no metric and no checkpoint")
+    return step, {k: float(v) for k, v in record.items()}, checkpoint
+
+
+class CommandProgram:
+    """Runs one trial as ``argv`` (placeholders filled) in ``cwd``, with an optional timeout."""
+
+    def __init__(self, argv: list[str], cwd: Path, timeout: float | None = None, poll_seconds: float = 0.1) -> None:
+        self.argv, self.cwd, self.timeout, self.poll_seconds = argv, cwd, timeout, poll_seconds
+
+    def environment(self, trial: Trial, metrics_file: Path) -> dict[str, str]:
+        env = {
+            "HPARAMS": json.dumps(trial.params),
+            "TRIAL_DIR": str(trial.directory),
+            "METRICS_FILE": str(metrics_file),
+            "SEED": str(trial.seed),
+            "MAX_TRAIN_STEPS": str(trial.max_train_steps),
+            "EVAL_EVERY": str(trial.eval_every),
+            "OBJECTIVE": trial.objective.metric,
+            "STUDY": trial.study,
+            "TRIAL": str(trial.number),
+        }
+        resume = trial.resume_point
+        if resume is not None:
+            env.update(RESUME_STEP=str(resume[0]), RESUME_CHECKPOINT=resume[1])
+        return {**os.environ, **{ENV_PREFIX + k: v for k, v in env.items()}}
+
+    def fill(self, trial: Trial, metrics_file: Path) -> list[str]:
+        fields: dict[str, Any] = {
+            **trial.params,
+            "trial_dir": trial.directory,
+            "metrics_file": metrics_file,
+            "seed": trial.seed,
+            "max_train_steps": trial.max_train_steps,
+            "eval_every": trial.eval_every,
+            "study": trial.study,
+            "trial": trial.number,
+        }
+        return [part.format_map(fields) for part in self.argv]
+
+    def __call__(self, trial: Trial) -> None:
+        directory = trial.directory
+        metrics_file = directory / "metrics.jsonl"
+        metrics_file.write_bytes(b"")  # each attempt appends to a fresh file
+        argv = self.fill(trial, metrics_file)
+        stderr_path = directory / "stderr.log"
+        with open(directory / "stdout.log", "ab") as out, open(stderr_path, "ab") as err:
+            try:
+                proc = subprocess.Popen(
+                    argv, cwd=self.cwd, env=self.environment(trial, metrics_file), stdin=subprocess.DEVNULL,
+                    stdout=out, stderr=err, start_new_session=True, preexec_fn=_set_parent_death_signal,
+                )
+            except OSError as error:
+                raise TrialFailed(f"cannot start {argv[0]!r}: {error.strerror or error}") from None
+            reader = MetricsReader(metrics_file)
+            started = time.monotonic()
+            try:
+                while True:
+                    finished = proc.poll() is not None
+                    self._ingest(trial, reader, directory)
+                    if finished:
+                        break
+                    if self.timeout is not None and time.monotonic() - started > self.timeout:
+                        kill_group(proc)
+                        raise TrialFailed(f"timeout: killed after {self.timeout:g} s", _tail(stderr_path))
+                    time.sleep(self.poll_seconds)
+            except BaseException:
+                kill_group(proc)  # interrupted, infeasible, or timed out: nothing may outlive the trial
+                raise
+            kill_group(proc, grace=0)  # the program is done; anything it left running is not
+        if reader.unfinished:
+            trial.notes.append(f"line {reader.lineno + 1} of the metrics file was left unfinished and ignored")
+        if proc.returncode != 0:
+            code = proc.returncode
+            how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+            tail = _tail(stderr_path)
+            last = tail.strip().splitlines()[-1] if tail.strip() else "no output on stderr"
+            raise TrialFailed(f"{how}: {last}", tail)
+
+    def _ingest(self, trial: Trial, reader: MetricsReader, directory: Path) -> None:
+        for lineno, text in reader.read():
+            if not text.strip():
+                continue
+            try:
+                step, values, checkpoint = parse_line(text)
+            except ValueError as err:
+                trial.notes.append(f"metrics line {lineno} skipped: {err}")
+                continue
+            if values:
+                trial.report(step, **values)
+            if checkpoint is not None:
+                path = Path(checkpoint) if Path(checkpoint).is_absolute() else directory / checkpoint
+                if path.is_file():
+                    trial.adopt_checkpoint(step, path)
+                else:
+                    trial.notes.append(f"metrics line {lineno}: checkpoint {checkpoint!r} not found, ignored")
+
+
+def _tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
