@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -147,7 +148,10 @@ class CommandProgram:
             "study": trial.study,
             "trial": trial.number,
         }
-        return [part.format_map(fields) for part in self.argv]
+        argv = [part.format_map(fields) for part in self.argv]
+        if argv[0] in ("python", "python3"):
+            argv[0] = sys.executable  # the interpreter running scitune, not whatever PATH finds first
+        return argv
 
     def __call__(self, trial: Trial) -> None:
         directory = trial.directory
