@@ -86,6 +86,23 @@ class Search(_Strict):
     seed: int = Field(default=0, ge=0)
 
 
+class ReportSettings(_Strict):
+    """Thresholds of ``scitune report``'s findings (the ``report:`` section; docs/report.md explains
+    each). Where the playbook gives a number it is the default; the rest are ours."""
+
+    top_k: int = Field(default=3, ge=1)  # a study's best trials that the checks and curve plots look at
+    edge_fraction: float = Field(default=0.1, gt=0, lt=0.5)  # "near an edge": outer share of a range, own scale
+    widen_by: float = Field(default=0.5, gt=0)  # suggested widening, a share of the range's width (own scale)
+    infeasible_fraction: float = Field(default=0.2, ge=0, lt=1)  # more infeasible/failed than this: flagged
+    near_best: float = Field(default=0.25, gt=0, le=1)  # near-best band: this share of the best-to-median gap
+    min_near_best: int = Field(default=3, ge=1)  # fewer completed trials in that band: too few points
+    overfit_rise: float = Field(default=0.1, gt=0)  # validation objective gives back this share of its gain
+    noise: float = Field(default=0.02, gt=0)  # step-to-step noise, as a share of the curve's range
+    late_fraction: float = Field(default=0.25, gt=0, lt=1)  # playbook: best step in the last 25% -> train longer
+    min_late_gain: float = Field(default=0.02, ge=0)  # ... while still gaining this share of the range there
+    early_fraction: float = Field(default=0.1, gt=0, lt=1)  # playbook: best step in the first 10% -> too many steps
+
+
 class ParamSpec(_Strict):
     """One nuisance parameter as written: a range ``{low, high, scale, type}``, or a list of values
     (bare, or as ``{values: [...]}`` when it needs a ``when``)."""
@@ -155,6 +172,9 @@ class Experiment(_Strict):
     search: Search = Field(default_factory=Search)
     checkpoints: Checkpoints = Field(default_factory=Checkpoints)
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    # None (not a default object) keeps the stored definition of files without a report section
+    # unchanged, so adding this section to scitune did not change existing experiments.
+    report: ReportSettings | None = None
 
     @field_validator("command")
     @classmethod
@@ -242,6 +262,11 @@ class Experiment(_Strict):
         hp = self.hyperparameters
         params = [spec.build(name) for name, spec in hp.nuisance.items()]
         return SearchSpace.build(params, context=[*hp.scientific, *hp.fixed])
+
+    @property
+    def report_settings(self) -> ReportSettings:
+        """The report's thresholds: the file's ``report:`` section, or the documented defaults."""
+        return self.report or ReportSettings()
 
     @property
     def scientific(self) -> dict[str, list[Scalar]]:
