@@ -23,6 +23,7 @@ from scitune.errors import (
     SchemaVersionError,
     StoreError,
 )
+from scitune.store import sql
 from scitune.store.schema import (
     SCHEMA_VERSION,
     checkpoints,
@@ -262,42 +263,37 @@ class Store:
         Trials are taken by number across studies (trial 0 of every study, then trial 1, ...), so
         partial results stay comparable between scientific values."""
         now = time.time()
+        if study_ids is not None:
+            scope = f"t.study_id IN ({', '.join(str(int(i)) for i in study_ids) or 'NULL'})"
+        else:
+            scope = "s.kind = 'search'"
+        query = sql.NEXT_TRIAL.format(scope=scope)
+        if self.engine.dialect.name == "postgresql":
+            query += " FOR UPDATE OF t SKIP LOCKED"  # concurrent claimers pass over each other's rows
         with self._write() as conn:
-            query = (
-                select(trials.c.id, trials.c.study_id, studies.c.name, trials.c.number, trials.c.params,
-                       trials.c.seed, trials.c.attempts, trials.c.directory)
-                .join(studies, studies.c.id == trials.c.study_id)
-                .where(studies.c.experiment_id == experiment_id, trials.c.state.in_(CLAIMABLE))
-                .order_by(trials.c.number, trials.c.study_id)
-                .limit(1)
-                .with_for_update(skip_locked=True, of=trials)
-            )
-            query = query.where(
-                trials.c.study_id.in_(list(study_ids)) if study_ids is not None else studies.c.kind == "search"
-            )
-            row = conn.execute(query).first()
+            row = sql.run(conn, query, {"experiment_id": experiment_id}).first()
             if row is None:
                 return None
-            taken = conn.execute(
-                update(trials)
-                .where(trials.c.id == row.id, trials.c.state.in_(CLAIMABLE))
-                .values(state=RUNNING, owner=owner, host=host, started_at=now, heartbeat_at=now, finished_at=None,
-                        reason=None, traceback=None, best_step=None, best_value=None, attempts=row.attempts + 1)
+            trial_id, study_id, study, number, params, seed, attempts, directory = row
+            taken = sql.run(
+                conn, sql.TAKE_TRIAL, {"owner": owner, "host": host, "now": now, "attempts": attempts + 1, "id": trial_id}
             ).rowcount
             if taken != 1:
                 return None
-            latest = conn.execute(
-                select(checkpoints.c.step, checkpoints.c.path)
-                .where(checkpoints.c.trial_id == row.id)
-                .order_by(checkpoints.c.step.desc())
-                .limit(1)
-            ).first()
-            # A rerun continues from its latest checkpoint, or starts its curve afresh: either way
-            # no step may appear twice.
-            self._truncate(conn, row.id, latest.step if latest else None)
+            latest = None
+            if attempts:  # only a trial that ran before can have points or checkpoints
+                latest = conn.execute(
+                    select(checkpoints.c.step, checkpoints.c.path)
+                    .where(checkpoints.c.trial_id == trial_id)
+                    .order_by(checkpoints.c.step.desc())
+                    .limit(1)
+                ).first()
+                # A rerun continues from its latest checkpoint, or starts its curve afresh: either
+                # way no step may appear twice.
+                self._truncate(conn, trial_id, latest.step if latest else None)
         return ClaimedTrial(
-            row.id, row.study_id, row.name, row.number, dict(row.params), int(row.seed), row.attempts + 1,
-            row.directory, latest.step if latest else None, latest.path if latest else None,
+            trial_id, study_id, study, number, dict(sql.json_value(params)), int(seed), attempts + 1,
+            directory, latest.step if latest else None, latest.path if latest else None,
         )
 
     @staticmethod
@@ -350,15 +346,18 @@ class Store:
         self, trial_id: int, rows: Iterable[MetricRow], best: tuple[int, float] | None = None, owner: str | None = None
     ) -> None:
         """One transaction: a batch of points, the trial's best so far and its heartbeat."""
+        params: dict[str, Any] = {"now": time.time(), "id": trial_id}
+        query = sql.PROGRESS_TRIAL.format(
+            best=", best_step = :best_step, best_value = :best_value" if best is not None else "",
+            mine="AND owner = :owner" if owner is not None else "",
+        )
+        if best is not None:
+            params.update(best_step=best[0], best_value=best[1])
+        if owner is not None:
+            params["owner"] = owner
         with self._write() as conn:
             self._insert_points(conn, trial_id, rows)
-            values: dict[str, Any] = {"heartbeat_at": time.time()}
-            if best is not None:
-                values.update(best_step=best[0], best_value=best[1])
-            stmt = update(trials).where(trials.c.id == trial_id)
-            if owner is not None:
-                stmt = stmt.where(trials.c.owner == owner)
-            conn.execute(stmt.values(**values))
+            sql.run(conn, query, params)
 
     def finish(
         self,
@@ -374,31 +373,23 @@ class Store:
         when the trial is no longer this owner's, e.g. it was declared lost and taken by another."""
         if state not in (*FINISHED, INTERRUPTED):
             raise ValueError(f"cannot finish a trial as {state!r}")
+        params = {
+            "state": state, "reason": reason, "traceback": traceback, "now": time.time(),
+            "best_step": best[0] if best else None, "best_value": best[1] if best else None,
+            "new_owner": owner if state == INTERRUPTED else None, "id": trial_id, "owner": owner,
+        }
         with self._write() as conn:
-            mine = conn.execute(
-                select(trials.c.id).where(trials.c.id == trial_id, trials.c.owner == owner, trials.c.state == RUNNING)
-            ).first()
-            if mine is None:
-                return False
+            if sql.run(conn, sql.FINISH_TRIAL, params).rowcount != 1:
+                return False  # nothing written: the trial is someone else's now
             self._insert_points(conn, trial_id, rows)
-            conn.execute(
-                update(trials)
-                .where(trials.c.id == trial_id)
-                .values(state=state, reason=reason, traceback=traceback, finished_at=time.time(),
-                        best_step=best[0] if best else None, best_value=best[1] if best else None,
-                        owner=None if state != INTERRUPTED else owner)
-            )
         return True
 
     @staticmethod
     def _insert_points(conn: Connection, trial_id: int, rows: Iterable[MetricRow]) -> None:
-        batch = [{"trial_id": trial_id, "step": s, "name": n, "value": _finite_or_none(v)} for s, n, v in rows]
-        if not batch:
-            return
-        stmt = _dialect_insert(conn, metrics)
         # Reporting a step twice keeps the last value rather than failing the trial.
-        stmt = stmt.on_conflict_do_update(index_elements=["trial_id", "name", "step"], set_={"value": stmt.excluded.value})
-        conn.execute(stmt, batch)
+        batch = [{"trial_id": trial_id, "name": n, "step": s, "value": v if v == v else None} for s, n, v in rows]
+        if batch:
+            sql.run(conn, sql.INSERT_POINTS, batch)
 
     def heartbeat(self, owner_prefix: str) -> None:
         with self._write() as conn:

@@ -1,0 +1,82 @@
+"""Hand-written SQL for the per-trial hot path: claiming, reporting, finishing.
+
+SQLAlchemy Core builds and caches a statement per call; for the few statements that run for every
+trial and every batch of points that costs more than the database work itself (about 0.3 ms a
+statement). These are plain SQL that SQLite and PostgreSQL both accept, written with ``:name``
+placeholders and handed straight to the driver, converted to its parameter style once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any, Sequence
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import CursorResult
+
+NEXT_TRIAL = """
+SELECT t.id, t.study_id, s.name, t.number, t.params, t.seed, t.attempts, t.directory
+FROM trials t JOIN studies s ON s.id = t.study_id
+WHERE s.experiment_id = :experiment_id AND t.state IN ('pending', 'interrupted') AND {scope}
+ORDER BY t.number, t.study_id
+LIMIT 1
+"""
+
+TAKE_TRIAL = """
+UPDATE trials SET state = 'running', owner = :owner, host = :host, started_at = :now, heartbeat_at = :now,
+    finished_at = NULL, reason = NULL, traceback = NULL, best_step = NULL, best_value = NULL,
+    attempts = :attempts
+WHERE id = :id AND state IN ('pending', 'interrupted')
+"""
+
+FINISH_TRIAL = """
+UPDATE trials SET state = :state, reason = :reason, traceback = :traceback, finished_at = :now,
+    best_step = :best_step, best_value = :best_value, owner = :new_owner
+WHERE id = :id AND owner = :owner AND state = 'running'
+"""
+
+# {best} is ", best_step = :best_step, best_value = :best_value" or empty; {mine} "AND owner = :owner" or empty.
+PROGRESS_TRIAL = """
+UPDATE trials SET heartbeat_at = :now {best}
+WHERE id = :id {mine}
+"""
+
+INSERT_POINTS = """
+INSERT INTO metrics (trial_id, name, step, value) VALUES (:trial_id, :name, :step, :value)
+ON CONFLICT (trial_id, name, step) DO UPDATE SET value = excluded.value
+"""
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@lru_cache(maxsize=None)
+def _for_driver(sql: str, paramstyle: str) -> tuple[str, tuple[str, ...]]:
+    """The statement in the driver's parameter style, and the parameter order for positional ones."""
+    names = tuple(_NAMED.findall(sql))
+    if paramstyle == "named":
+        return sql, ()
+    if paramstyle == "pyformat":
+        return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%")), ()
+    if paramstyle == "qmark":
+        return _NAMED.sub("?", sql), names
+    if paramstyle == "format":
+        return _NAMED.sub("%s", sql.replace("%", "%%")), names
+    raise ValueError(f"unsupported DB-API parameter style {paramstyle!r}")
+
+
+def run(conn: Connection, sql: str, params: dict[str, Any] | Sequence[dict[str, Any]]) -> CursorResult:
+    """Execute ``sql`` (``:name`` placeholders) with one parameter dict, or many for executemany."""
+    text, order = _for_driver(sql, conn.dialect.paramstyle)
+    if order:
+        if isinstance(params, dict):
+            params = tuple(params[name] for name in order)
+        else:
+            params = [tuple(p[name] for name in order) for p in params]
+    return conn.exec_driver_sql(text, params)
+
+
+def json_value(raw: Any) -> Any:
+    """A JSON column read through the driver: text on SQLite, already decoded on PostgreSQL."""
+    return json.loads(raw) if isinstance(raw, (str, bytes)) else raw
