@@ -43,9 +43,9 @@ class _KeyedError(Exception):
     """A rule that spans several keys, raised with the key path it should be reported at.
     (Not a ValueError, so pydantic lets it through instead of filing it under the model root.)"""
 
-    def __init__(self, loc: tuple, message: str) -> None:
+    def __init__(self, loc: tuple, message: str, line: int | None = None) -> None:
         super().__init__(message)
-        self.loc, self.message = loc, message
+        self.loc, self.message, self.line = loc, message, line
 
 
 class _Strict(BaseModel):
@@ -155,7 +155,10 @@ class Hyperparameters(_Strict):
         out = {}
         for name, values in raw.items():
             values = values if isinstance(values, list) else [values]
-            ChoiceParam(name, tuple(values))  # same rules as a choice: non-empty, no repeats
+            try:
+                ChoiceParam(name, tuple(values))  # same rules as a choice: non-empty, no repeats
+            except ValueError as err:
+                raise _KeyedError(("hyperparameters", "scientific", name), str(err)) from None
             out[name] = values
         return out
 
@@ -175,6 +178,33 @@ class Experiment(_Strict):
     # None (not a default object) keeps the stored definition of files without a report section
     # unchanged, so adding this section to scitune did not change existing experiments.
     report: ReportSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_presets(cls, raw: Any) -> Any:
+        """``adam: {preset: auto}`` among the nuisance hyperparameters stands for the Adam
+        hyperparameters the playbook tunes at this trial budget (scitune.protocol.adam). A name
+        written out anywhere in the file wins over the preset's entry of that name."""
+        hp = raw.get("hyperparameters") if isinstance(raw, dict) else None
+        nuisance = hp.get("nuisance") if isinstance(hp, dict) else None
+        spec = nuisance.get("adam") if isinstance(nuisance, dict) else None
+        if not (isinstance(spec, dict) and "preset" in spec):
+            return raw
+        from scitune.protocol.adam import expand_preset
+
+        trials = (raw.get("budget") or {}).get("trials_per_study") if isinstance(raw.get("budget"), dict) else None
+        try:  # a bad budget is reported by its own rule; size the preset for one trial meanwhile
+            expanded = expand_preset(spec, trials if isinstance(trials, int) and trials >= 1 else 1)
+        except ValueError as err:
+            raise _KeyedError(("hyperparameters", "nuisance", "adam"), str(err)) from None
+        written = {*nuisance, *(hp.get("scientific") or {}), *(hp.get("fixed") or {})}
+        entries: dict[str, Any] = {}
+        for name, value in nuisance.items():
+            if name == "adam":
+                entries.update({k: v for k, v in expanded.items() if k not in written})
+            else:
+                entries[name] = value
+        return {**raw, "hyperparameters": {**hp, "nuisance": entries}}
 
     @field_validator("command")
     @classmethod
@@ -225,10 +255,14 @@ class Experiment(_Strict):
         for param in space.params:
             for parent, allowed in param.when.requires.items():
                 impossible = [v for v in allowed if parent in choices and v not in choices[parent]]
+                where = ("hyperparameters", "nuisance", param.name, "when", parent)
                 if impossible:
+                    raise _KeyedError(where, f"{impossible[0]!r} is not one of {parent}'s values {choices[parent]}")
+                if parent in hp.fixed and hp.fixed[parent] not in allowed:
                     raise _KeyedError(
-                        ("hyperparameters", "nuisance", param.name, "when", parent),
-                        f"{impossible[0]!r} is not one of {parent}'s values {choices[parent]}",
+                        where,
+                        f"never holds: {parent} is fixed at {hp.fixed[parent]!r}, so '{param.name}' would be "
+                        "absent from every trial",
                     )
         self._check_command(space)
         return self
@@ -298,8 +332,7 @@ def study_name(scientific: Mapping[str, Scalar]) -> str:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that reads ``1e-4`` as a float (YAML 1.1 wants ``1.0e-4``) and refuses duplicate
-    keys instead of silently keeping the last one."""
+    """SafeLoader that reads ``1e-4`` as a float (YAML 1.1 wants ``1.0e-4``)."""
 
 
 _Loader.add_implicit_resolver(
@@ -309,20 +342,23 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise ConfigError(
-                f"line {key_node.start_mark.line + 1}: key '{key}' appears twice "
-                f"(first on line {seen[key] + 1})"
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _check_duplicate_keys(node: yaml.Node | None, path: tuple = ()) -> None:
+    """PyYAML keeps the last of two equal keys silently; a config file must not."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                raise _KeyedError(
+                    (*path, key),
+                    f"key '{key}' appears twice (first on line {seen[key] + 1})",
+                    key_node.start_mark.line + 1,
+                )
+            seen[key] = key_node.start_mark.line
+            _check_duplicate_keys(value_node, (*path, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_duplicate_keys(item, (*path, i))
 
 
 def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
@@ -360,12 +396,13 @@ def _describe(error: Mapping[str, Any]) -> str:
 
 def parse_experiment(text: str, source: str = "<experiment>") -> Experiment:
     """Validate an experiment file's text. ``source`` names it in error messages."""
+    root = None
     try:
         root = yaml.compose(text, Loader=_Loader)
+        _check_duplicate_keys(root)
         raw = yaml.load(text, Loader=_Loader)
-    except ConfigError as err:
-        line = err.message.split(":", 1)
-        raise ConfigError(f"{source}:{line[0].removeprefix('line ')}:{line[1]}") from None
+    except _KeyedError as err:
+        raise ConfigError(_where(source, root, err.loc, err.message, err.line)) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -383,8 +420,8 @@ def parse_experiment(text: str, source: str = "<experiment>") -> Experiment:
         raise ConfigError(_where(source, root, tuple(first["loc"]), _describe(first)) + tail) from None
 
 
-def _where(source: str, root: yaml.Node | None, loc: tuple, message: str) -> str:
-    line = _line_of(root, loc)
+def _where(source: str, root: yaml.Node | None, loc: tuple, message: str, line: int | None = None) -> str:
+    line = line or _line_of(root, loc)
     key = ".".join(str(p) for p in loc if p != "") or "(top level)"
     return f"{source}:{line}: {key}: {message}" if line else f"{source}: {key}: {message}"
 
