@@ -9,6 +9,7 @@ resumes naturally: finished trials are never claimed again, interrupted and pend
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import time
@@ -173,7 +174,8 @@ class LocalRunner:
                 spawn()
             last_beat = time.monotonic()
             while True:
-                time.sleep(self.poll_seconds)
+                # Wake at once when a worker exits, else every poll_seconds to show progress.
+                multiprocessing.connection.wait([p.sentinel for p in procs], timeout=self.poll_seconds)
                 progress = self._progress(experiment_id)
                 for proc in [p for p in procs if p.exitcode is not None]:
                     procs.remove(proc)

@@ -20,6 +20,14 @@ from scitune.run.checkpoints import TrialFiles
 FlushFn = Callable[[list[tuple[int, str, float]], "tuple[int, float] | None"], None]
 
 
+def _is_number(raw: Any) -> bool:
+    try:
+        float(raw)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 class TrialInfeasible(Exception):
     """Raised from :meth:`Trial.report` when the objective or a loss is NaN or infinite: training
     further would waste compute. The trial is recorded as infeasible with the reason."""
@@ -83,15 +91,16 @@ class Trial:
             raise ValueError(f"report(step=...) must not be negative, got {step}")
         if not metrics:
             raise ValueError("report() needs at least one metric, e.g. report(step, val_loss=0.3)")
-        values: dict[str, float] = {}
-        for name, raw in metrics.items():
-            try:
-                values[name] = float(raw)
-            except (TypeError, ValueError):
-                raise TypeError(f"metric '{name}' must be a number, got {raw!r}") from None
-        self._buffer.extend((step, name, value) for name, value in values.items())
+        try:
+            values = {name: float(raw) for name, raw in metrics.items()}
+        except (TypeError, ValueError):
+            name, raw = next((n, r) for n, r in metrics.items() if not _is_number(r))
+            raise TypeError(f"metric '{name}' must be a number, got {raw!r}") from None
+        self._buffer += [(step, name, value) for name, value in values.items()]
 
-        bad = [n for n, v in values.items() if not math.isfinite(v) and (n == self.objective.metric or "loss" in n)]
+        bad = []
+        if not all(map(math.isfinite, values.values())):  # the common case skips the scan
+            bad = [n for n, v in values.items() if not math.isfinite(v) and (n == self.objective.metric or "loss" in n)]
         if bad:
             bad.sort(key=lambda n: n != self.objective.metric)  # name the objective first
             also = f" (also {', '.join(bad[1:])})" if len(bad) > 1 else ""

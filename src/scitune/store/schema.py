@@ -106,6 +106,9 @@ metrics = Table(
     Column("step", Integer, nullable=False),
     Column("value", Float),  # NULL stands for NaN (SQLite cannot store NaN)
     PrimaryKeyConstraint("trial_id", "name", "step"),
+    # Rows live in the primary key's B-tree itself: no second copy in a rowid table, so points
+    # take about half the disk and insert faster.
+    sqlite_with_rowid=False,
 )
 
 

@@ -77,6 +77,16 @@ def run(conn: Connection, sql: str, params: dict[str, Any] | Sequence[dict[str, 
     return conn.exec_driver_sql(text, params)
 
 
+def run_rows(conn: Connection, sql: str, rows: Sequence[tuple]) -> CursorResult:
+    """executemany with rows already as tuples in the order the placeholders first appear: no
+    per-row dict for positional drivers (SQLite), the hot path of metric ingestion."""
+    text, order = _for_driver(sql, conn.dialect.paramstyle)
+    if not order:
+        names = tuple(dict.fromkeys(_NAMED.findall(sql)))
+        return conn.exec_driver_sql(text, [dict(zip(names, row)) for row in rows])
+    return conn.exec_driver_sql(text, rows)
+
+
 def json_value(raw: Any) -> Any:
     """A JSON column read through the driver: text on SQLite, already decoded on PostgreSQL."""
     return json.loads(raw) if isinstance(raw, (str, bytes)) else raw

@@ -387,9 +387,9 @@ class Store:
     @staticmethod
     def _insert_points(conn: Connection, trial_id: int, rows: Iterable[MetricRow]) -> None:
         # Reporting a step twice keeps the last value rather than failing the trial.
-        batch = [{"trial_id": trial_id, "name": n, "step": s, "value": v if v == v else None} for s, n, v in rows]
+        batch = [(trial_id, n, s, v if v == v else None) for s, n, v in rows]  # v != v: NaN, stored as NULL
         if batch:
-            sql.run(conn, sql.INSERT_POINTS, batch)
+            sql.run_rows(conn, sql.INSERT_POINTS, batch)
 
     def heartbeat(self, owner_prefix: str) -> None:
         with self._write() as conn:
