@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,39 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120
     return subprocess.run(
         [sys.executable, "-m", "scitune", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
     )
+
+
+POSTGRES_ENV = "SCITUNE_TEST_POSTGRES_URL"
+
+
+def postgres_database() -> tuple[str, callable]:
+    """A fresh, empty PostgreSQL database on the test server: (url, drop)."""
+    import sqlalchemy
+
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail(f"${POSTGRES_ENV} is not set: .ci/run must start PostgreSQL (scripts/test-postgres.sh)")
+        pytest.skip(f'no PostgreSQL server: run eval "$(scripts/test-postgres.sh)" to test against one')
+    name = f"scitune_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return base.rsplit("/", 1)[0] + "/" + name, drop
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """The URL of an empty store, once for SQLite and once for PostgreSQL."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "s.db")
+        return
+    url, drop = postgres_database()
+    yield url
+    drop()

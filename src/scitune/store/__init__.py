@@ -1,19 +1,21 @@
 """The store: experiments, studies, trials and every metric point, in SQLite or PostgreSQL."""
 
-from scitune.store.schema import DEFAULT_URL, SCHEMA_VERSION, STORE_ENV, resolve_url
-from scitune.store.store import (
+from scitune.store.schema import (
     CLAIMABLE,
     COMPLETED,
+    DEFAULT_URL,
     FAILED,
     FINISHED,
     INFEASIBLE,
     INTERRUPTED,
     PENDING,
     RUNNING,
+    SCHEMA_VERSION,
     STATES,
-    ClaimedTrial,
-    Store,
+    STORE_ENV,
+    resolve_url,
 )
+from scitune.store.store import ClaimedTrial, Store
 
 __all__ = [
     "Store", "ClaimedTrial", "resolve_url", "DEFAULT_URL", "STORE_ENV", "SCHEMA_VERSION", "STATES", "FINISHED",

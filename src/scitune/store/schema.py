@@ -34,6 +34,13 @@ SCHEMA_VERSION = 1
 DEFAULT_URL = "sqlite:///scitune.db"
 STORE_ENV = "SCITUNE_STORE"
 
+# A trial's states (DESIGN.md): finished ones are never run again; claimable ones are.
+PENDING, RUNNING, COMPLETED = "pending", "running", "completed"
+INFEASIBLE, FAILED, INTERRUPTED = "infeasible", "failed", "interrupted"
+STATES = (PENDING, RUNNING, COMPLETED, INFEASIBLE, FAILED, INTERRUPTED)
+FINISHED = (COMPLETED, INFEASIBLE, FAILED)
+CLAIMABLE = (PENDING, INTERRUPTED)
+
 metadata = MetaData()
 
 meta = Table(
@@ -135,10 +142,17 @@ def open_engine(url: str) -> Engine:
     """An engine tuned for many short transactions from several processes."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]  # psycopg 3, not SQLAlchemy's psycopg2 default
     try:
         return create_engine(url, pool_pre_ping=True)
-    except Exception as err:  # noqa: BLE001 - unknown dialects and missing drivers alike
-        raise StoreError(f"cannot open store {url!r}: {err}") from None
+    except ModuleNotFoundError as err:
+        raise StoreError(
+            f"cannot open store {url.split('@')[-1]!r}: its database driver is not installed ({err})",
+            hint="pip install 'scitune[postgres]'" if "psycopg" in str(err) else None,
+        ) from None
+    except Exception as err:  # noqa: BLE001 - unknown dialects alike
+        raise StoreError(f"cannot open store {url.split('@')[-1]!r}: {err}") from None
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -7,24 +7,27 @@ transaction per number; finishing a trial writes its last points and its final s
 
 from __future__ import annotations
 
-import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-import pandas as pd
-from sqlalchemy import Connection, delete, func, insert, inspect, select, update
+from sqlalchemy import Connection, delete, insert, inspect, select, update
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from scitune.errors import (
     ExperimentChangedError,
-    NotFoundError,
     SchemaVersionError,
     StoreError,
 )
 from scitune.store import sql
+from scitune.store.reads import StoreReads
+from scitune.store.retry import retrying
 from scitune.store.schema import (
+    FINISHED,
+    INTERRUPTED,
+    PENDING,
+    RUNNING,
     SCHEMA_VERSION,
     checkpoints,
     experiments,
@@ -36,12 +39,6 @@ from scitune.store.schema import (
     studies,
     trials,
 )
-
-PENDING, RUNNING, COMPLETED = "pending", "running", "completed"
-INFEASIBLE, FAILED, INTERRUPTED = "infeasible", "failed", "interrupted"
-STATES = (PENDING, RUNNING, COMPLETED, INFEASIBLE, FAILED, INTERRUPTED)
-FINISHED = (COMPLETED, INFEASIBLE, FAILED)
-CLAIMABLE = (PENDING, INTERRUPTED)
 
 MetricRow = tuple[int, str, float]  # (step, name, value)
 
@@ -60,10 +57,6 @@ class ClaimedTrial:
     directory: str | None = None  # the folder an earlier attempt used, if any
     resume_step: int | None = None  # an interrupted trial continues from its latest checkpoint
     resume_path: str | None = None
-
-
-def _finite_or_none(value: float) -> float | None:
-    return None if math.isnan(value) else value
 
 
 def _dialect_insert(conn: Connection, table):  # type: ignore[no-untyped-def]
@@ -86,7 +79,7 @@ def _definition_changes(old: Any, new: Any, path: str = "") -> list[str]:
     return [] if old == new else [path or "(whole file)"]
 
 
-class Store:
+class Store(StoreReads):
     """Open (and if new, create) the store at ``url``; see :func:`resolve_url` for the default."""
 
     def __init__(self, url: str | None = None) -> None:
@@ -107,17 +100,14 @@ class Store:
             with conn.begin():
                 yield conn
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            with conn.begin():
-                yield conn
-
     def close(self) -> None:
         self.engine.dispose()
 
     def _ensure_schema(self) -> None:
         with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                # Serialize concurrent first opens (SQLite's BEGIN IMMEDIATE does this there).
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
             tables = set(inspect(conn).get_table_names())
             if meta.name not in tables:
                 if tables:
@@ -148,6 +138,7 @@ class Store:
 
     # -- experiments and studies ---------------------------------------------------------------
 
+    @retrying
     def ensure_experiment(
         self,
         name: str,
@@ -186,6 +177,7 @@ class Store:
             conn.execute(update(experiments).where(experiments.c.id == row["id"]).values(**values))
             return int(row["id"])
 
+    @retrying
     def ensure_study(
         self,
         experiment_id: int,
@@ -212,6 +204,7 @@ class Store:
                 ).scalar_one()
             )
 
+    @retrying
     def ensure_trials(self, study_id: int, points: Sequence[tuple[int, Mapping[str, Any], int]]) -> None:
         """Create the study's trials ``(number, params, seed)`` that do not exist yet as pending, and
         drop never-started trials beyond them (the study was shrunk)."""
@@ -230,30 +223,9 @@ class Store:
                 )
             )
 
-    def experiment(self, name: str) -> dict[str, Any]:
-        with self._read() as conn:
-            row = conn.execute(select(experiments).where(experiments.c.name == name)).mappings().first()
-            if row is None:
-                known = conn.execute(select(experiments.c.name).order_by(experiments.c.name)).scalars().all()
-        if row is None:
-            hint = f"known experiments: {', '.join(known)}" if known else "the store holds no experiment yet"
-            raise NotFoundError(f"no experiment named '{name}' in {self.url}", hint=hint)
-        return dict(row)
-
-    def experiments(self) -> list[dict[str, Any]]:
-        with self._read() as conn:
-            return [dict(r) for r in conn.execute(select(experiments).order_by(experiments.c.id)).mappings()]
-
-    def studies(self, experiment_id: int, kind: str | None = "search") -> list[dict[str, Any]]:
-        """The experiment's studies of ``kind`` ("search", "retrain", or None for all), oldest first."""
-        with self._read() as conn:
-            query = select(studies).where(studies.c.experiment_id == experiment_id).order_by(studies.c.id)
-            if kind is not None:
-                query = query.where(studies.c.kind == kind)
-            return [dict(r) for r in conn.execute(query).mappings()]
-
     # -- running trials ------------------------------------------------------------------------
 
+    @retrying
     def claim(
         self, experiment_id: int, owner: str, host: str, study_ids: Sequence[int] | None = None
     ) -> ClaimedTrial | None:
@@ -308,15 +280,18 @@ class Store:
                 delete(checkpoints).where(checkpoints.c.trial_id == trial_id, checkpoints.c.step > keep_through)
             )
 
+    @retrying
     def restart(self, trial_id: int) -> None:
         """Start a claimed trial from scratch after all (its checkpoint file was gone)."""
         with self._write() as conn:
             self._truncate(conn, trial_id, None)
 
+    @retrying
     def set_directory(self, trial_id: int, directory: str) -> None:
         with self._write() as conn:
             conn.execute(update(trials).where(trials.c.id == trial_id).values(directory=directory))
 
+    @retrying
     def record_checkpoint(
         self, trial_id: int, step: int | None, path: str | None, dropped: Sequence[int] = ()
     ) -> None:
@@ -332,16 +307,7 @@ class Store:
                 conn.execute(delete(checkpoints).where(checkpoints.c.trial_id == trial_id,
                                                        checkpoints.c.step.in_(list(dropped))))
 
-    def checkpoints(self, trial_ids: Sequence[int]) -> pd.DataFrame:
-        """The kept checkpoints of the given trials: trial_id, step, path."""
-        with self._read() as conn:
-            rows = conn.execute(
-                select(checkpoints.c.trial_id, checkpoints.c.step, checkpoints.c.path)
-                .where(checkpoints.c.trial_id.in_([int(i) for i in trial_ids]))
-                .order_by(checkpoints.c.trial_id, checkpoints.c.step)
-            ).all()
-        return pd.DataFrame(rows, columns=["trial_id", "step", "path"])
-
+    @retrying
     def write_metrics(
         self, trial_id: int, rows: Iterable[MetricRow], best: tuple[int, float] | None = None, owner: str | None = None
     ) -> None:
@@ -359,6 +325,7 @@ class Store:
             self._insert_points(conn, trial_id, rows)
             sql.run(conn, query, params)
 
+    @retrying
     def finish(
         self,
         trial_id: int,
@@ -391,23 +358,26 @@ class Store:
         if batch:
             sql.run_rows(conn, sql.INSERT_POINTS, batch)
 
+    @retrying
     def heartbeat(self, owner_prefix: str) -> None:
         with self._write() as conn:
             conn.execute(
                 update(trials)
-                .where(trials.c.state == RUNNING, trials.c.owner.like(owner_prefix + "%"))
+                .where(trials.c.state == RUNNING, trials.c.owner.startswith(owner_prefix, autoescape=True))
                 .values(heartbeat_at=time.time())
             )
 
+    @retrying
     def release(self, owner_prefix: str, state: str, reason: str) -> int:
         """Mark every trial still running under ``owner_prefix`` as ``state`` (interrupted or failed)."""
         with self._write() as conn:
             return conn.execute(
                 update(trials)
-                .where(trials.c.state == RUNNING, trials.c.owner.like(owner_prefix + "%"))
+                .where(trials.c.state == RUNNING, trials.c.owner.startswith(owner_prefix, autoescape=True))
                 .values(state=state, reason=reason, finished_at=time.time())
             ).rowcount
 
+    @retrying
     def reap_lost(self, experiment_id: int, is_lost: Callable[[str, float], bool]) -> int:
         """Mark running trials whose runner is gone as interrupted, so they run again.
         ``is_lost(owner, heartbeat_at)`` decides; it sees every running trial of the experiment."""
@@ -427,64 +397,3 @@ class Store:
         return len(lost)
 
     # -- reading -------------------------------------------------------------------------------
-
-    def progress(self, experiment_id: int, mode: str, study_ids: Sequence[int] | None = None) -> dict[str, Any]:
-        """Trials by state and the best objective so far (of the search studies, or of
-        ``study_ids``): cheap enough to poll."""
-        best_of = func.min if mode == "min" else func.max
-        joined = trials.join(studies, studies.c.id == trials.c.study_id)
-        scope = [studies.c.experiment_id == experiment_id]
-        scope.append(studies.c.id.in_(list(study_ids)) if study_ids is not None else studies.c.kind == "search")
-        with self._read() as conn:
-            by_state = dict(
-                conn.execute(
-                    select(trials.c.state, func.count()).select_from(joined).where(*scope).group_by(trials.c.state)
-                ).all()
-            )
-            best = conn.execute(
-                select(best_of(trials.c.best_value))
-                .select_from(joined)
-                .where(*scope, trials.c.state.in_((COMPLETED, RUNNING)))
-            ).scalar()
-        return {"states": {s: int(by_state.get(s, 0)) for s in STATES}, "best": best}
-
-    def trials(self, experiment: str, study: str | None = None, kind: str | None = "search") -> pd.DataFrame:
-        """One row per trial: study, number, state, reason, params (dict), best step and value, times.
-        Only the search studies' trials unless ``kind`` says otherwise ("retrain", or None for all)."""
-        exp = self.experiment(experiment)
-        query = (
-            select(studies.c.name.label("study"), trials.c.number.label("trial"), trials.c.id, trials.c.state,
-                   trials.c.reason, trials.c.params, trials.c.seed, trials.c.best_step, trials.c.best_value,
-                   trials.c.started_at, trials.c.finished_at, trials.c.host, trials.c.attempts, trials.c.traceback,
-                   trials.c.directory,
-                   studies.c.kind, studies.c.parent_trial_id)
-            .join(studies, studies.c.id == trials.c.study_id)
-            .where(studies.c.experiment_id == exp["id"])
-            .order_by(studies.c.id, trials.c.number)
-        )
-        if kind is not None:
-            query = query.where(studies.c.kind == kind)
-        if study is not None:
-            names = [s["name"] for s in self.studies(exp["id"], kind)]
-            if study not in names:
-                raise NotFoundError(f"experiment '{experiment}' has no study '{study}'", hint=f"its studies: {', '.join(names)}")
-            query = query.where(studies.c.name == study)
-        with self._read() as conn:
-            frame = pd.DataFrame(conn.execute(query).mappings().all())
-        if frame.empty:
-            frame = pd.DataFrame(columns=[c.name for c in query.selected_columns])
-        return frame
-
-    def metrics(self, trial_ids: Sequence[int]) -> pd.DataFrame:
-        """Every metric point of the given trials: trial_id, name, step, value (NaN where NaN)."""
-        ids = [int(i) for i in trial_ids]
-        with self._read() as conn:
-            rows = conn.execute(
-                select(metrics.c.trial_id, metrics.c.name, metrics.c.step, metrics.c.value)
-                .where(metrics.c.trial_id.in_(ids))
-                .order_by(metrics.c.trial_id, metrics.c.name, metrics.c.step)
-            ).all()
-        frame = pd.DataFrame(rows, columns=["trial_id", "name", "step", "value"])
-        frame["value"] = frame["value"].astype(float)  # NULL -> NaN
-        return frame
-
