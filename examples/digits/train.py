@@ -21,6 +21,9 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
 
+from scitune.protocol.schedules import SCHEDULE_HPARAMS, schedule_from_hparams
+from scitune.protocol.torch_utils import clip_gradients, lr_scheduler
+
 if TYPE_CHECKING:
     from scitune import Trial
 
@@ -85,6 +88,16 @@ def train(hp: dict, trial: Trial) -> None:
     optimizer_name = hp["optimizer"]
     depth = int(hp.get("depth", 1))  # number of hidden layers
     activation = hp.get("activation", "relu")
+    # Optional, for scitune's protocol tools (docs/protocol.md); absent, they leave Adam's defaults,
+    # a constant learning rate and no clipping: beta2 (as 1 - beta2) and epsilon, a schedule named
+    # by hyperparameters (schedule, warmup_steps, decay_steps, final_lr_fraction), a clipping threshold.
+    beta2 = 1.0 - float(hp["one_minus_beta2"]) if "one_minus_beta2" in hp else 0.999
+    epsilon = float(hp.get("epsilon", 1e-8))
+    grad_clip = float(hp["grad_clip"]) if hp.get("grad_clip") is not None else None
+    # Their diagnostics (grad_norm every step, train_error at each evaluation) are reported when the
+    # experiment names a schedule or clipping hyperparameter, as the protocol's sweeps do.
+    scheduled = any(name in hp for name in SCHEDULE_HPARAMS)
+    diagnostics = scheduled or "grad_clip" in hp
     if optimizer_name != "adam":
         raise ValueError(f"optimizer {optimizer_name!r} is not supported; this example only has 'adam'")
     if activation not in ACTIVATIONS:
@@ -110,7 +123,12 @@ def train(hp: dict, trial: Trial) -> None:
     layers.append(nn.Linear(fan_in, 10))  # logits for digits 0..9
     model = nn.Sequential(*layers)
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(beta1, 0.999), weight_decay=weight_decay)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=learning_rate, betas=(beta1, beta2), eps=epsilon, weight_decay=weight_decay
+    )
+    scheduler = None  # the learning rate times a schedule of the update count, when one is named
+    if scheduled:
+        scheduler = lr_scheduler(optimizer, schedule_from_hparams(hp, trial.max_train_steps))
 
     # -- training loop: one step = one minibatch update ----------------------------------------
     model.train()
@@ -119,12 +137,19 @@ def train(hp: dict, trial: Trial) -> None:
         loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if diagnostics:  # clip if asked, and log the full gradient's norm from before clipping
+            trial.report(step, grad_norm=clip_gradients(model.parameters(), grad_clip))
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
 
         if trial.should_eval(step):  # every eval_every steps and at the last step
             # Full passes over both sets, not the noisy minibatch loss. A diverged run reports NaN
             # or inf here as is: scitune marks the trial infeasible, and its report() may raise to
             # stop training, which we let propagate.
-            train_loss, _ = evaluate(model, x_train, y_train)
+            train_loss, train_error = evaluate(model, x_train, y_train)
             val_loss, val_error = evaluate(model, x_val, y_val)
-            trial.report(step, train_loss=train_loss, val_loss=val_loss, val_error=val_error)
+            metrics = {"train_loss": train_loss, "val_loss": val_loss, "val_error": val_error}
+            if diagnostics:
+                metrics["train_error"] = train_error
+            trial.report(step, **metrics)

@@ -77,13 +77,45 @@ class Checkpoints(_Strict):
     keep_best: int = Field(default=3, ge=1)
 
 
+class Resources(_Strict):
+    """What one trial needs from a cluster (``--executor ray``); the local runner runs one trial
+    per worker process and ignores it."""
+
+    cpus: float = Field(default=1.0, gt=0)
+    gpus: float = Field(default=0.0, ge=0)
+
+
 # Placeholders a command may use besides hyperparameter names.
 COMMAND_FIELDS = ("trial_dir", "metrics_file", "seed", "max_train_steps", "eval_every", "study", "trial")
 
 
 class Search(_Strict):
-    algorithm: Literal["quasi_random"] = "quasi_random"
+    """How a study picks its points. ``quasi_random`` (exploration) takes only ``seed``; the rest
+    belong to ``bayesian`` (after exploration; docs/bayes.md), whose defaults live in
+    scitune.search.proposer.Settings. They default to None here so that files without them keep
+    their stored definition."""
+
+    algorithm: Literal["quasi_random", "bayesian"] = "quasi_random"
     seed: int = Field(default=0, ge=0)
+    sampler: Literal["gp", "tpe"] | None = None  # Optuna's GPSampler (default) or TPESampler
+    warm_start: str | None = None  # EXPERIMENT or EXPERIMENT/STUDY: learn from that exploration's trials
+    startup_trials: int | None = Field(default=None, ge=0)  # quasi-random points before the sampler; default 10
+    infeasible_sigma: float | None = Field(default=None, ge=0)  # outlier rule, robust sigmas; default 6, 0 = off
+
+    @field_validator("warm_start")
+    @classmethod
+    def _warm_start_names(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(NAME_PATTERN, value.partition("/")[0]):
+            raise ValueError(f"{value!r} is not EXPERIMENT or EXPERIMENT/STUDY (an experiment's name, then its study)")
+        return value
+
+    @model_validator(mode="after")
+    def _bayesian_only(self) -> "Search":
+        if self.algorithm != "bayesian":
+            for key in ("sampler", "warm_start", "startup_trials", "infeasible_sigma"):
+                if getattr(self, key) is not None:
+                    raise _KeyedError(("search", key), f"only for algorithm: bayesian (this search is {self.algorithm})")
+        return self
 
 
 class ReportSettings(_Strict):
@@ -96,10 +128,10 @@ class ReportSettings(_Strict):
     infeasible_fraction: float = Field(default=0.2, ge=0, lt=1)  # more infeasible/failed than this: flagged
     near_best: float = Field(default=0.25, gt=0, le=1)  # near-best band: this share of the best-to-median gap
     min_near_best: int = Field(default=3, ge=1)  # fewer completed trials in that band: too few points
-    overfit_rise: float = Field(default=0.1, gt=0)  # validation objective gives back this share of its gain
-    noise: float = Field(default=0.02, gt=0)  # step-to-step noise, as a share of the curve's range
+    overfit_rise: float = Field(default=0.1, gt=0)  # validation objective ends this share of its improvement worse
+    noise: float = Field(default=0.05, gt=0)  # step-to-step sd, a share of the improvement (or level)
     late_fraction: float = Field(default=0.25, gt=0, lt=1)  # playbook: best step in the last 25% -> train longer
-    min_late_gain: float = Field(default=0.02, ge=0)  # ... while still gaining this share of the range there
+    min_late_gain: float = Field(default=0.02, ge=0)  # ... while still gaining this share of the improvement
     early_fraction: float = Field(default=0.1, gt=0, lt=1)  # playbook: best step in the first 10% -> too many steps
 
 
@@ -170,10 +202,13 @@ class Experiment(_Strict):
     goal: str
     train: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
     command: list[str] | None = Field(default=None, min_length=1)
+    # module:function(hparams, checkpoint_path) -> {metric: value}: the final test-set check (docs/bayes.md)
+    test: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
     objective: Objective
     budget: Budget
     search: Search = Field(default_factory=Search)
     checkpoints: Checkpoints = Field(default_factory=Checkpoints)
+    resources: Resources = Field(default_factory=Resources)
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     # None (not a default object) keeps the stored definition of files without a report section
     # unchanged, so adding this section to scitune did not change existing experiments.
@@ -385,7 +420,7 @@ def _describe(error: Mapping[str, Any]) -> str:
         return "unknown key"
     if kind == "missing":
         return "required key is missing"
-    if kind == "string_pattern_mismatch" and error["loc"] and error["loc"][-1] == "train":
+    if kind == "string_pattern_mismatch" and error["loc"] and error["loc"][-1] in ("train", "test"):
         return "must be 'module:function', e.g. examples.digits.train:train"
     if kind == "string_pattern_mismatch":
         return "must start with a letter or digit and use only letters, digits, '_', '.', '-'"

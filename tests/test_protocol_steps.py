@@ -1,0 +1,159 @@
+"""How long to train: the step budget from a learning-rate sweep (planted data and a synthetic
+trainer whose steps-to-fit are known), and the best-step distribution of a finished study."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from scitune import ConfigError, Store, parse_experiment
+from scitune.cli import app
+from scitune.protocol import steps, sweeps
+
+# Pure Python, no torch. Its answers are known: the training set is fit after steps_to_fit(lr) steps
+# (fewest, 40, at lr 0.01); training is stable up to lr 0.05, and each warmup step raises that limit
+# by 0.05; above it the loss jumps 5x at step 10, or turns NaN for lr > 0.5. grad_norm cycles 1..10.
+PROTO_TRAINER = '''
+import math
+
+def steps_to_fit(lr):
+    return 40 * math.exp((math.log10(lr) + 2) ** 2)
+
+def train(hp, trial):
+    lr, warmup = hp["learning_rate"], hp.get("warmup_steps", 0)
+    need, stable = steps_to_fit(lr), lr <= 0.05 * (1 + warmup)
+    for step in range(1, trial.max_train_steps + 1):
+        trial.report(step, grad_norm=float(step % 10 + 1))
+        if trial.should_eval(step):
+            loss = 1.0 / math.sqrt(step)
+            if not stable and step >= 10:
+                loss = float("nan") if lr > 0.5 else 5 * loss
+            trial.report(step, train_loss=loss, train_error=max(0.0, 1 - step / need))
+'''
+
+BASE = textwrap.dedent("""\
+    experiment: proto
+    goal: A synthetic workload with known answers.
+    train: prototrainer:train
+    objective: {metric: train_error, mode: min}
+    budget: {trials_per_study: 4, max_train_steps: 200, eval_every: 5}
+    hyperparameters:
+      nuisance:
+        learning_rate: {low: 1.0e-3, high: 1.0e-1, scale: log}
+        weight_decay: {low: 1.0e-6, high: 1.0e-2, scale: log}
+      fixed: {batch_size: 32}
+    """)
+
+
+def cli(*args: str):
+    """The command line, in this process (its workers fork from here)."""
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture
+def proto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder holding prototrainer.py and base.yaml, importable and current."""
+    (tmp_path / "prototrainer.py").write_text(PROTO_TRAINER)
+    (tmp_path / "base.yaml").write_text(BASE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("SCITUNE_STORE", raising=False)
+    return tmp_path
+
+
+def planted(rows: list[tuple[float, str, list[tuple[int, float]]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Trials (one per row: learning rate, state, curve of train_error) and their metric frame."""
+    trials = pd.DataFrame([{"id": i, "study": f"lr={lr}", "trial": 0, "state": state, "params": {"learning_rate": lr}}
+                           for i, (lr, state, _) in enumerate(rows)])
+    metrics = pd.DataFrame([(i, "train_error", s, v) for i, (_, _, c) in enumerate(rows) for s, v in c],
+                           columns=["trial_id", "name", "step", "value"])
+    return trials, metrics
+
+
+def fit_curve(reach: int | None, last: int = 100) -> list[tuple[int, float]]:
+    return [(s, 0.0 if reach is not None and s >= reach else 0.5) for s in range(10, last + 1, 10)]
+
+
+def test_fastest_rate_sets_the_budget_and_ties_go_to_the_smaller_rate() -> None:
+    trials, metrics = planted([(0.001, "completed", fit_curve(None)), (0.01, "completed", fit_curve(60)),
+                               (0.03, "completed", fit_curve(40)), (0.1, "completed", fit_curve(40)),
+                               (0.3, "infeasible", [(10, 0.5), (20, math.nan)])])
+    result = steps.recommend_max_train_steps(trials, metrics, metric="train_error", target=0.0)
+    assert (result.best_learning_rate, result.max_train_steps) == (0.03, 40)
+    assert result.warnings == []
+    assert result.table["steps_to_target"].astype(object).tolist()[:4] == [pd.NA, 60, 40, 40]
+
+
+def test_edge_of_the_grid_and_unreached_targets_warn() -> None:
+    top = steps.recommend_max_train_steps(*planted([(0.001, "completed", fit_curve(80)),
+                                                   (0.01, "completed", fit_curve(30))]), metric="train_error", target=0)
+    assert top.max_train_steps == 30 and "largest of the grid" in top.warnings[0]
+    below_instability = steps.recommend_max_train_steps(
+        *planted([(0.001, "completed", fit_curve(80)), (0.01, "completed", fit_curve(30)),
+                  (0.1, "infeasible", [(10, math.nan)])]), metric="train_error", target=0)
+    assert any("diverged" in w and "warmup" in w for w in below_instability.warnings)
+    never = steps.recommend_max_train_steps(*planted([(0.01, "completed", fit_curve(None))]), metric="train_error",
+                                            target=0, trial_steps=100)
+    assert never.max_train_steps is None and "no learning rate reached train_error <= 0 within 100 steps" in never.warnings[0]
+
+
+def test_sweep_on_a_trainer_with_known_steps_to_fit(proto: Path) -> None:
+    base = parse_experiment(BASE)
+    text, notes = sweeps.steps_sweep(base, grid=[0.001, 0.00316, 0.01, 0.0316, 0.1], trial_steps=200, eval_every=5,
+                                     metric="train_error", target=0.0, overrides={"weight_decay": 0})
+    assert notes == []  # weight_decay was given; nothing else was chosen for the user
+    generated = parse_experiment(text)
+    assert generated.scientific == {"learning_rate": [0.001, 0.00316, 0.01, 0.0316, 0.1]}
+    assert generated.fixed == {"batch_size": 32, "weight_decay": 0, "schedule": "constant", "warmup_steps": 0}
+    db = Store(str(proto / "s.db"))
+    experiment, summary = sweeps.run_derived(db, text, base_path=proto / "base.yaml")
+    assert summary.states["completed"] == 5
+    trials = db.trials(experiment.name)
+    result = steps.recommend_max_train_steps(trials, db.metrics(trials["id"].tolist()), metric="train_error",
+                                             target=0.0, trial_steps=200)
+    # steps_to_fit: 0.01 -> 40; 0.00316 and 0.0316 -> 51.4 (first evaluation at or after: 55); 0.001, 0.1 -> 110
+    assert result.table["steps_to_target"].tolist() == [110, 55, 40, 55, 110]
+    assert (result.best_learning_rate, result.max_train_steps, result.warnings) == (0.01, 40, [])
+    assert db.experiment(experiment.name)["config_text"] == text  # stored as a re-runnable file
+
+
+def test_base_point_takes_the_middle_of_each_range_and_says_so() -> None:
+    point, notes = sweeps.base_point(parse_experiment(BASE))
+    assert point == {"batch_size": 32, "learning_rate": 0.01, "weight_decay": 0.0001}
+    assert notes == ["learning_rate = 0.01 (the middle of its search range)",
+                     "weight_decay = 0.0001 (the middle of its search range)"]
+    assert sweeps.log_grid(1e-4, 1e-1, 7) == [0.0001, 0.000316, 0.001, 0.00316, 0.01, 0.0316, 0.1]
+
+
+def study(name: str, best_steps: list[int]) -> pd.DataFrame:
+    return pd.DataFrame({"study": name, "trial": range(len(best_steps)), "state": "completed", "best_step": best_steps})
+
+
+def test_best_step_distribution_gives_the_playbooks_advice() -> None:
+    trials = pd.concat([study("early", [5, 8, 9, 10, 3]), study("late", [80, 90, 95, 100, 50]),
+                        study("spread", [10, 30, 50, 70, 90])], ignore_index=True)
+    table = steps.best_step_distribution(trials, 100).set_index("study")
+    assert table["verdict"].to_dict() == {"early": "too_many_steps", "late": "train_longer", "spread": "ok"}
+    assert "far too high" in table.loc["early", "advice"]
+    assert "train longer" in table.loc["late", "advice"] and "decay schedule" in table.loc["late", "advice"]
+    histogram = steps.best_step_histogram(trials, 100)
+    assert histogram["early"].tolist() == [5, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    assert histogram["late"].tolist() == [0, 0, 0, 0, 1, 0, 0, 1, 1, 2]  # slices include their upper end
+
+
+def test_steps_commands(proto: Path) -> None:
+    swept = cli("steps", "sweep", "base.yaml", "--target", "0", "--grid", "0.001,0.01,0.1", "--set", "weight_decay=0",
+                "--eval-every", "5", "--save", "sweep.yaml", "--store", "s.db")
+    assert swept.exit_code == 0, swept.output
+    assert "recommended max_train_steps: 40" in swept.output
+    assert (proto / "sweep.yaml").read_text().startswith("# Generated by `scitune steps sweep`")
+    checked = cli("steps", "check", "proto-steps", "--store", "s.db")
+    assert checked.exit_code == 0, checked.output
+    assert "best steps relative to max_train_steps (200)" in checked.output
+    bad = cli("steps", "sweep", "base.yaml", "--target", "0", "--set", "oops", "--store", "s.db")
+    assert isinstance(bad.exception, ConfigError) and "write NAME=VALUE" in str(bad.exception)
