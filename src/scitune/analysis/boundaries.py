@@ -1,0 +1,177 @@
+"""Is the search space wide enough? Best trials at a range's edge, and infeasible regions.
+
+Playbook (SPEC.md section C, "Boundaries"): when a study's best trials sit near the edge of a
+nuisance range, the optimum may lie outside it; widen the range in that direction until they
+don't. The playbook gives no number for "near"; ours is the outer ``edge_fraction`` of the range
+measured on the parameter's own scale (log ranges in log space), so 10% of [1e-4, 1e-1] is the top
+0.3 decade. When every trial past some value diverged and the best trial sits just below it, the
+edge is one of stability, not of the range (the playbook's cue for learning-rate warmup).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from scitune.analysis.ranking import oriented, ranked
+from scitune.space import RangeParam, SearchSpace
+
+Edge = Literal["low", "high"]
+
+
+@dataclass(frozen=True)
+class EdgeHit:
+    """A study's best trial lies in the outer band of a nuisance range."""
+
+    study: str
+    param: str
+    edge: Edge
+    bound: float  # the range's bound on that side
+    value: float  # the best trial's value of the parameter
+    position: float  # where that value sits: 0 at low, 1 at high, on the parameter's scale
+    trial: int  # the best trial's number
+    near: int  # how many of the top-k trials lie in the same band (the best included)
+    considered: int  # how many of the top-k trials have the parameter (conditional ones may not)
+    trend: float | None  # Spearman rho of closeness to the edge vs improvement, all completed trials
+    trend_p: float | None
+
+
+@dataclass(frozen=True)
+class InfeasibleRegion:
+    """Every infeasible trial of a study lies beyond a value that no completed trial passes."""
+
+    study: str
+    param: str
+    side: Edge  # "high": infeasible above ``threshold``
+    threshold: float  # the least extreme infeasible value
+    infeasible: int  # infeasible trials that have the parameter
+    nearest_feasible: float  # the completed trial closest to the region
+    best_at_border: bool  # the study's best trial sits within edge_fraction of the region
+
+
+def _positions(frame: pd.DataFrame, param: RangeParam) -> tuple[np.ndarray, np.ndarray]:
+    """The rows that have the parameter, and where their values sit in its range."""
+    values = [p.get(param.name) if isinstance(p, dict) else None for p in frame["params"]]
+    keep = np.array([isinstance(v, (int, float)) and not isinstance(v, bool) for v in values], dtype=bool)
+    pos = np.array([param.position(float(v)) for v, k in zip(values, keep) if k], dtype=float)
+    return keep, pos
+
+
+def _trend(closeness: np.ndarray, objective: np.ndarray, mode: str) -> tuple[float | None, float | None]:
+    """Spearman rho between closeness to an edge and improvement (positive: better toward the edge)."""
+    if len(closeness) < 4 or np.ptp(closeness) == 0 or np.ptp(objective) == 0:
+        return None, None
+    result = stats.spearmanr(closeness, -np.asarray(oriented(objective, mode)))
+    return float(result.statistic), float(result.pvalue)
+
+
+def edge_hits(
+    trials: pd.DataFrame, space: SearchSpace, mode: str, top_k: int = 3, edge_fraction: float = 0.1
+) -> list[EdgeHit]:
+    """For every study and range parameter whose best trial lies within ``edge_fraction`` of an
+    edge (own scale): one :class:`EdgeHit`, with how many of the ``top_k`` trials lie there too and
+    the objective's trend toward that edge over all completed trials (the strength of the evidence)."""
+    hits = []
+    done = ranked(trials, mode)
+    for study in dict.fromkeys(trials["study"]):
+        group = done[done["study"] == study]
+        for param in space.params:
+            if not isinstance(param, RangeParam):
+                continue
+            keep, pos = _positions(group, param)
+            if not len(pos):
+                continue
+            best_pos, top = pos[0], pos[:top_k]
+            if best_pos <= edge_fraction:
+                edge: Edge = "low"
+                near, closeness = int(np.sum(top <= edge_fraction)), 1 - pos
+            elif best_pos >= 1 - edge_fraction:
+                edge, near, closeness = "high", int(np.sum(top >= 1 - edge_fraction)), pos
+            else:
+                continue
+            rows = group[keep]
+            trend, p = _trend(closeness, rows["best_value"].to_numpy(float), mode)
+            hits.append(
+                EdgeHit(
+                    study=study,
+                    param=param.name,
+                    edge=edge,
+                    bound=param.low if edge == "low" else param.high,
+                    value=float(rows.iloc[0]["params"][param.name]),
+                    position=float(best_pos),
+                    trial=int(rows.iloc[0]["trial"]),
+                    near=near,
+                    considered=len(top),
+                    trend=trend,
+                    trend_p=p,
+                )
+            )
+    return hits
+
+
+def widened_bound(param: RangeParam, edge: Edge, widen_by: float) -> float:
+    """The bound moved outward by ``widen_by`` of the range's width, on the parameter's own scale
+    (a log range of 3 decades widened by 0.5 gains 1.5 decades); int ranges round outward."""
+    if param.scale == "log":
+        factor = (param.high / param.low) ** widen_by
+        bound = param.low / factor if edge == "low" else param.high * factor
+    else:
+        step = widen_by * (param.high - param.low)
+        bound = param.low - step if edge == "low" else param.high + step
+    if param.integer:
+        bound = math.floor(bound) if edge == "low" else math.ceil(bound)
+        if param.scale == "log":
+            bound = max(bound, 1)
+    return float(bound)
+
+
+def infeasible_regions(
+    trials: pd.DataFrame, space: SearchSpace, mode: str, edge_fraction: float = 0.1, min_infeasible: int = 2
+) -> list[InfeasibleRegion]:
+    """Range parameters that separate a study's infeasible trials cleanly from its completed ones:
+    all (at least ``min_infeasible``) infeasible trials on one side of a value, all completed trials
+    on the other. Diverging at high learning rates looks exactly like this."""
+    regions = []
+    done = ranked(trials, mode)
+    for study in dict.fromkeys(trials["study"]):
+        bad = trials[(trials["study"] == study) & (trials["state"] == "infeasible")]
+        good = done[done["study"] == study]
+        if len(bad) < min_infeasible or good.empty:
+            continue
+        for param in space.params:
+            if not isinstance(param, RangeParam):
+                continue
+            bad_keep, bad_pos = _positions(bad, param)
+            good_keep, good_pos = _positions(good, param)
+            if len(bad_pos) < min_infeasible or not len(good_pos):
+                continue
+            best = good_pos[0]
+            if bad_pos.min() > good_pos.max():
+                side: Edge = "high"
+                at_border = bad_pos.min() - best <= edge_fraction
+                threshold_row = bad[bad_keep].iloc[int(np.argmin(bad_pos))]
+                nearest_row = good[good_keep].iloc[int(np.argmax(good_pos))]
+            elif bad_pos.max() < good_pos.min():
+                side = "low"
+                at_border = best - bad_pos.max() <= edge_fraction
+                threshold_row = bad[bad_keep].iloc[int(np.argmax(bad_pos))]
+                nearest_row = good[good_keep].iloc[int(np.argmin(good_pos))]
+            else:
+                continue
+            regions.append(
+                InfeasibleRegion(
+                    study=study,
+                    param=param.name,
+                    side=side,
+                    threshold=float(threshold_row["params"][param.name]),
+                    infeasible=len(bad_pos),
+                    nearest_feasible=float(nearest_row["params"][param.name]),
+                    best_at_border=bool(at_border),
+                )
+            )
+    return regions

@@ -1,0 +1,578 @@
+"""Findings: what the checks found, each with the number behind it and what to do about it.
+
+A :class:`Finding` is plain data (``to_dict()`` gives JSON-ready values), built here from the
+results of the pure checks in ``boundaries``, ``sampling``, ``curves`` and ``goal``. The thresholds
+come from :class:`~scitune.config.ReportSettings`; docs/report.md documents each.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from scitune.analysis.boundaries import EdgeHit, InfeasibleRegion, widened_bound
+from scitune.analysis.curves import TRANSIENT, CurveDiagnosis, metric_role
+from scitune.analysis.goal import GoalAnswer
+from scitune.analysis.sampling import Feasibility, NearBest
+from scitune.config import ReportSettings
+from scitune.space import RangeParam, SearchSpace
+
+WARNING, NOTE, INFO = "warning", "note", "info"
+NOISE_MARGIN = 4  # an overfitting rise must exceed this many step-to-step sds
+SEVERITY_ORDER = {INFO: 0, WARNING: 1, NOTE: 2}
+
+# Every check, and what it means when it finds nothing (the report lists those as passed).
+CHECKS = {
+    "goal": "the goal's answer",
+    "boundary": "the best trials lie inside every nuisance range",
+    "infeasible": "few infeasible or failed trials, and none bordering the best",
+    "few_points": "enough trials near the best in every study",
+    "overfitting": "no validation objective worsens after its best step",
+    "noise": "no noisy curve among the best trials",
+    "still_improving": "no study was still improving when training stopped",
+    "saturated": "no study peaked in the first part of training",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the report found: what, the number behind it, and a concrete suggestion."""
+
+    check: str  # a key of CHECKS
+    severity: str  # "warning" (fix before trusting the answer), "note" (worth a look) or "info"
+    title: str
+    evidence: str
+    suggestion: str
+    study: str | None = None  # None when it concerns the whole experiment
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: numpy scalars to Python, NaN to None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def num(value: float | None) -> str:
+    """A number as a researcher reads it: four significant digits."""
+    return "-" if value is None else f"{value:.4g}"
+
+
+def ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def trust_line(findings: Iterable[Finding]) -> str:
+    """One sentence on how far the goal's answer can be trusted, from the other findings."""
+    rest = [f for f in findings if f.check != "goal"]
+    warnings = sum(f.severity == WARNING for f in rest)
+    notes = sum(f.severity == NOTE for f in rest)
+    plural = lambda n, word: f"{n} {word}{'s' if n != 1 else ''}"  # noqa: E731
+    if warnings:
+        return f"Before trusting this answer, look at the {plural(warnings, 'warning')} below" + (
+            f" (and {plural(notes, 'note')})." if notes else "."
+        )
+    if notes:
+        return f"No warnings; {plural(notes, 'note')} below {'are' if notes > 1 else 'is'} worth a look."
+    return "No check found anything to fix."
+
+
+def order_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """The goal's answer first, then warnings, then notes, each in the order of CHECKS."""
+    checks = list(CHECKS)
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], checks.index(f.check)))
+
+
+def p_text(p: float | None) -> str:
+    return "p n/a" if p is None else "p<0.001" if p < 0.001 else f"p={p:.2g}"
+
+
+# -- search space ------------------------------------------------------------------------------
+
+
+def _trend_toward(hit: EdgeHit) -> bool:
+    """The objective improves toward the edge over the study's completed trials (Spearman, p < 0.05)."""
+    return hit.trend is not None and hit.trend > 0 and hit.trend_p is not None and hit.trend_p < 0.05
+
+
+def boundary_findings(
+    hits: list[EdgeHit], regions: list[InfeasibleRegion], space: SearchSpace, settings: ReportSettings
+) -> list[Finding]:
+    """One finding per parameter and edge, listing the studies whose best trial lies there."""
+    findings = []
+    groups: dict[tuple[str, str], list[EdgeHit]] = {}
+    for hit in hits:
+        groups.setdefault((hit.param, hit.edge), []).append(hit)
+    studies = len({h.study for h in hits} | {r.study for r in regions}) or None
+    for (name, edge), group in groups.items():
+        param = space[name]
+        assert isinstance(param, RangeParam)
+        strong = [h for h in group if h.near >= 2 or _trend_toward(h)]
+        unstable = [r for r in regions if r.param == name and r.side == edge and any(h.study == r.study for h in group)]
+        lines = []
+        for h in group:
+            line = (
+                f"{h.study}: best trial #{h.trial} at {num(h.value)}, {pct(h.position)} of the way up the "
+                f"{param.scale} range [{num(param.low)}, {num(param.high)}]; {h.near} of its top {h.considered} "
+                f"in the outer {pct(settings.edge_fraction)}"
+            )
+            if h.trend is not None:
+                line += f"; objective vs closeness to the edge: Spearman rho {h.trend:+.2f} ({p_text(h.trend_p)})"
+            lines.append(line)
+        new = widened_bound(param, edge, settings.widen_by)
+        word = "lower" if edge == "low" else "raise"
+        if unstable:
+            suggestion = (
+                f"trials past the best diverged, so widening {name} will not help: the edge is one of "
+                "stability. Try learning-rate warmup or gradient clipping, then rerun."
+            )
+        elif edge == "low" and param.scale == "linear" and param.low == 0:
+            suggestion = (
+                f"{name} already starts at 0: the best trials want little or none of it. Consider fixing "
+                f"it at 0 (dropping what it controls) or a narrower range near 0."
+            )
+        else:
+            bound = param.low if edge == "low" else param.high
+            suggestion = (
+                f"{word} {name}'s {edge} bound from {num(bound)} to {num(new)} ({pct(settings.widen_by)} "
+                f"of the range's width on its {param.scale} scale) in a new experiment; widen again until "
+                "the best trials sit inside the range."
+            )
+        weak = (
+            ""
+            if strong
+            else (
+                " Weak evidence: only the best trial lies there and the objective shows no clear "
+                "trend toward the edge, so the parameter may simply not matter much."
+            )
+        )
+        findings.append(
+            Finding(
+                check="boundary",
+                severity=WARNING if strong else NOTE,
+                title=f"{name}: best trials at the {edge} edge of its range"
+                + (f" in {len(group)} of {studies} studies" if studies and studies > 1 else ""),
+                evidence="; ".join(lines) + "." + weak,
+                suggestion=suggestion,
+                study=group[0].study if len(group) == 1 else None,
+                data={
+                    "param": name,
+                    "edge": edge,
+                    "bound": param.low if edge == "low" else param.high,
+                    "suggested_bound": new,
+                    "studies": [h.study for h in group],
+                    "positions": [h.position for h in group],
+                    "near": [h.near for h in group],
+                    "trend": [h.trend for h in group],
+                },
+            )
+        )
+    return findings
+
+
+def feasibility_findings(
+    feasibility: list[Feasibility], regions: list[InfeasibleRegion], settings: ReportSettings
+) -> list[Finding]:
+    """A study whose infeasible and failed share exceeds the threshold (warning), and a study whose
+    best trial borders a region where every trial diverged (a note below the threshold)."""
+    findings = []
+    for f in feasibility:
+        own = [r for r in regions if r.study == f.study]
+        above = f.finished > 0 and f.fraction > settings.infeasible_fraction
+        border = [r for r in own if r.best_at_border]
+        if not above and not border:
+            continue
+        parts = [f"{f.infeasible} infeasible (diverged)", f"{f.failed} failed (crashed or never reported)"]
+        evidence = f"{f.infeasible + f.failed} of {f.finished} finished trials ({pct(f.fraction)}): " + ", ".join(parts)
+        if f.common_reason:
+            evidence += f"; most common reason: {f.common_reason!r}"
+        for r in own:
+            sign = ">=" if r.side == "high" else "<="
+            evidence += (
+                f"; every trial with {r.param} {sign} {num(r.threshold)} was infeasible ({r.infeasible} "
+                f"trials), the nearest completed one at {num(r.nearest_feasible)}"
+            )
+        if border:
+            r = border[0]
+            suggestion = (
+                f"the best trial sits at the border of divergence in {r.param}: instability is limiting it. "
+                "Try learning-rate warmup or gradient clipping, then rerun; the playbook's sign that warmup "
+                "will help."
+            )
+        elif own:
+            r = own[0]
+            word = "lower" if r.side == "high" else "raise"
+            suggestion = (
+                f"{word} {r.param}'s {r.side} bound to about {num(r.nearest_feasible)} (or reparameterize) "
+                "so the budget goes to trainable points."
+            )
+        elif f.failed > f.infeasible:
+            suggestion = (
+                "most are failures, not divergence: read their reasons with `scitune trials` and suspect a bug."
+            )
+        else:
+            suggestion = (
+                "narrow or reparameterize the ranges that diverge (e.g. the learning rate's upper bound), "
+                "or suspect a bug in the training code."
+            )
+        findings.append(
+            Finding(
+                check="infeasible",
+                severity=WARNING if above else NOTE,
+                title=f"{f.study}: {pct(f.fraction)} of finished trials gave no objective"
+                if above
+                else f"{f.study}: the best trial borders a region where every trial diverged",
+                evidence=evidence + ".",
+                suggestion=suggestion,
+                study=f.study,
+                data={
+                    "finished": f.finished,
+                    "infeasible": f.infeasible,
+                    "failed": f.failed,
+                    "fraction": f.fraction,
+                    "threshold": settings.infeasible_fraction,
+                    "regions": [{"param": r.param, "side": r.side, "threshold": r.threshold} for r in own],
+                },
+            )
+        )
+    return findings
+
+
+def density_findings(
+    near: list[NearBest], metric: str, trials_per_study: int, settings: ReportSettings
+) -> list[Finding]:
+    findings = []
+    for n in near:
+        if n.completed == 0:
+            findings.append(
+                Finding(
+                    check="few_points",
+                    severity=WARNING,
+                    title=f"{n.study}: no completed trial",
+                    evidence="no trial of this study finished with a usable objective.",
+                    suggestion=(
+                        "look at its trials' states and reasons (`scitune trials`), fix the cause and run again."
+                    ),
+                    study=n.study,
+                    data={"completed": 0, "near_best": 0},
+                )
+            )
+        elif n.count < settings.min_near_best:
+            findings.append(
+                Finding(
+                    check="few_points",
+                    severity=WARNING,
+                    title=f"{n.study}: only {n.count} trial{'s' if n.count != 1 else ''} near the best",
+                    evidence=(
+                        f"{n.count} of {n.completed} completed trials have {metric} within "
+                        f"{num(abs(n.limit - n.best))} "
+                        f"of the best {num(n.best)} (the band is {pct(settings.near_best)} of the gap to the median "
+                        f"{num(n.median)}); fewer than {settings.min_near_best} means the good "
+                        "region is sparsely sampled."
+                    ),
+                    suggestion=(
+                        f"raise trials_per_study from {trials_per_study} to {2 * trials_per_study} (the studies "
+                        "continue the same quasi-random sequence), or narrow the nuisance ranges around the best "
+                        "trials in a follow-up experiment."
+                    ),
+                    study=n.study,
+                    data={
+                        "completed": n.completed,
+                        "near_best": n.count,
+                        "band_limit": n.limit,
+                        "best": n.best,
+                        "median": n.median,
+                    },
+                )
+            )
+    return findings
+
+
+# -- curves ------------------------------------------------------------------------------------
+
+
+def _trial_label(row: pd.Series) -> str:
+    return f"#{int(row['trial'])}"
+
+
+def curve_findings(
+    top: pd.DataFrame,
+    diagnoses: dict[tuple[int, str], CurveDiagnosis],
+    objective: str,
+    max_train_steps: int,
+    settings: ReportSettings,
+    goal_gap: float | None = None,
+) -> list[Finding]:
+    """Overfitting and noise among each study's best trials (``top``: best first per study)."""
+    findings = []
+    for study, group in top.groupby("study", sort=False):
+        over, noisy = [], []
+        for rank, (_, row) in enumerate(group.iterrows()):
+            tid = int(row["id"])
+            d = diagnoses.get((tid, objective))
+            # A rise within a few noise sds of the best is noise, not a trend.
+            if (
+                d
+                and d.rise >= settings.overfit_rise
+                and d.after_best >= 2
+                and (d.sigma is None or d.rise_abs > NOISE_MARGIN * d.sigma)
+            ):
+                over.append((rank, row, d))
+            for (trial_id, metric), c in diagnoses.items():
+                if trial_id != tid or metric_role(metric, objective) == "other" or c.noise is None:
+                    continue
+                if c.noise >= settings.noise:
+                    noisy.append((rank, row, metric, c))
+        if over:
+            shown = over[:3]
+            many = len(shown) > 1
+            lines = [
+                f"trial{'s' if many else ''} {', '.join(_trial_label(r) for _, r, _ in shown)} end "
+                f"{', '.join(num(d.rise_abs) for _, _, d in shown)} above {'their' if many else 'its'} best "
+                f"({', '.join(num(d.best_value) for _, _, d in shown)} at step{'s' if many else ''} "
+                f"{', '.join(str(d.best_step) for _, _, d in shown)} of {max_train_steps}): "
+                f"{', '.join(pct(d.rise) for _, _, d in shown)} of the improvement made after the first "
+                f"{pct(TRANSIENT)} of training"
+            ]
+            best_over = over[0][0] == 0
+            findings.append(
+                Finding(
+                    check="overfitting",
+                    severity=WARNING if best_over else NOTE,
+                    title=(
+                        f"{study}: {objective} worsens after its best step in {len(over)} of "
+                        f"its {len(group)} best trials"
+                    ),
+                    evidence="; ".join(lines) + f" (threshold {pct(settings.overfit_rise)}).",
+                    suggestion=(
+                        "add or retune regularization (weight decay, dropout, augmentation) before comparing "
+                        "scientific values, unless regularization is what this experiment studies: overfitting "
+                        "among the best trials lets selection reward accidental regularizers."
+                    ),
+                    study=str(study),
+                    data={
+                        "trials": [int(r["trial"]) for _, r, _ in over],
+                        "rise": [d.rise for _, _, d in over],
+                        "best_trial_overfits": best_over,
+                    },
+                )
+            )
+        if noisy:
+            worst: dict[str, tuple] = {}
+            for item in noisy:
+                if item[2] not in worst or item[3].noise > worst[item[2]][3].noise:
+                    worst[item[2]] = item
+            lines = [
+                f"{m}: step-to-step sd {num(c.sigma)} in trial {_trial_label(r)}, {pct(c.noise)} of the "
+                "curve's improvement after the first 10% of training (or of its level, if larger)"
+                for m, (_, r, _, c) in worst.items()
+            ]
+            on_objective = objective in worst
+            extra = ""
+            if on_objective and goal_gap is not None and worst[objective][3].sigma > goal_gap:
+                extra = f"; larger than the {num(goal_gap)} gap between the two best scientific values"
+            findings.append(
+                Finding(
+                    check="noise",
+                    severity=WARNING if on_objective else NOTE,
+                    title=f"{study}: noisy curves ({', '.join(worst)}) among its best trials",
+                    evidence="; ".join(lines) + extra + f" (threshold {pct(settings.noise)}).",
+                    suggestion=(
+                        "the value at the best step is partly luck: evaluate on more validation data, use a "
+                        "larger batch, decay the learning rate, or average weights (Polyak/EMA); retrain the "
+                        "best trials before trusting small gaps."
+                    ),
+                    study=str(study),
+                    data={
+                        "metrics": {
+                            m: {"trial": int(r["trial"]), "sigma": c.sigma, "noise": c.noise}
+                            for m, (_, r, _, c) in worst.items()
+                        }
+                    },
+                )
+            )
+    return findings
+
+
+def step_findings(
+    top: pd.DataFrame,
+    diagnoses: dict[tuple[int, str], CurveDiagnosis],
+    objective: str,
+    max_train_steps: int,
+    eval_every: int,
+    settings: ReportSettings,
+) -> list[Finding]:
+    """Where the best trials reached their best: consistently in the last ``late_fraction`` while
+    still gaining (train longer), or always in the first ``early_fraction`` (fewer steps would do).
+    One finding each across studies, since max_train_steps is the experiment's."""
+    late_lines, late_studies, early_lines, early_studies, latest = [], [], [], [], 0
+    for study, group in top.groupby("study", sort=False):
+        steps = pd.to_numeric(group["best_step"], errors="coerce").dropna().astype(int).tolist()
+        if not steps:
+            continue
+        shown = ", ".join(str(s) for s in steps)
+        if all(s >= (1 - settings.late_fraction) * max_train_steps for s in steps):
+            gains = [diagnoses[(int(i), objective)].late_gain for i in group["id"] if (int(i), objective) in diagnoses]
+            gain = float(np.median(gains)) if gains else None
+            if gain is None or gain >= settings.min_late_gain:
+                late_studies.append(str(study))
+                late_lines.append(
+                    f"{study}: best steps {shown}"
+                    + (
+                        f", still gaining {pct(gain)} of their improvement in that stretch (median)"
+                        if gain is not None
+                        else ""
+                    )
+                )
+        if all(s <= settings.early_fraction * max_train_steps for s in steps):
+            early_studies.append(str(study))
+            early_lines.append(f"{study}: best steps {shown}")
+            latest = max(latest, *steps)
+    findings = []
+    total = top["study"].nunique()
+    if late_studies:
+        findings.append(
+            Finding(
+                check="still_improving",
+                severity=WARNING,
+                title=f"Still improving when training stopped in {len(late_studies)} of {total} studies",
+                evidence=(
+                    f"every one of the top {settings.top_k} trials reached its best in the last "
+                    f"{pct(settings.late_fraction)} of the {max_train_steps} steps. " + "; ".join(late_lines) + "."
+                ),
+                suggestion=(
+                    f"train longer: raise max_train_steps (e.g. to {2 * max_train_steps}) and retune the "
+                    "learning-rate decay schedule for the longer run; results at this budget understate what "
+                    "each configuration can reach."
+                ),
+                data={"studies": late_studies, "max_train_steps": max_train_steps},
+            )
+        )
+    if early_studies:
+        suggested = int(math.ceil(3 * latest / eval_every) * eval_every) if latest else eval_every
+        findings.append(
+            Finding(
+                check="saturated",
+                severity=NOTE,
+                title=f"Saturated early in {len(early_studies)} of {total} studies",
+                evidence=(
+                    f"every one of the top {settings.top_k} trials reached its best within the first "
+                    f"{pct(settings.early_fraction)} of the {max_train_steps} steps. " + "; ".join(early_lines) + "."
+                ),
+                suggestion=(
+                    f"fewer steps would do: about {suggested} (3x the latest best step) instead of "
+                    f"{max_train_steps}, with the schedule retuned for the shorter run; the saved compute buys "
+                    "more trials."
+                ),
+                data={"studies": early_studies, "suggested_max_train_steps": suggested},
+            )
+        )
+    return findings
+
+
+# -- the goal ----------------------------------------------------------------------------------
+
+
+def goal_finding(answer: GoalAnswer, metric: str, mode: str, studies: int, top_k: int = 3) -> Finding:
+    """The goal's answer, always present: the best objective per scientific value, the gap between
+    the first two, and the caveat when the gap is within the noise."""
+    word = "lowest" if mode == "min" else "highest"
+    per_value = "; ".join(
+        f"{b.study}: {num(b.best_value)} (trial #{b.best_trial}, step {b.best_step}"
+        + (f"; retrains {num(b.retrain.center)} ± {num(b.retrain.std)}, n={b.retrain.n}" if b.retrain else "")
+        + ")"
+        for b in answer.ranking
+    )
+    if answer.missing:
+        per_value += f"; no completed trial yet: {', '.join(answer.missing)}"
+    data = {
+        "ranking": [
+            {
+                "study": b.study,
+                "scientific": b.scientific,
+                "best": b.best_value,
+                "trial": b.best_trial,
+                "spread": b.spread,
+                "retrain_mean": b.retrain.center if b.retrain else None,
+                "retrain_std": b.retrain.std if b.retrain else None,
+            }
+            for b in answer.ranking
+        ],
+        "gap": answer.gap,
+        "noise": answer.noise,
+        "noise_source": answer.noise_source,
+        "p_value": answer.p_value,
+        "decisive": answer.decisive,
+    }
+    if not answer.ranking:
+        return Finding(
+            "goal",
+            WARNING,
+            "No completed trial yet: the goal cannot be answered",
+            "nothing to compare.",
+            "run the experiment (`scitune run`) and look at failed trials' reasons.",
+            data=data,
+        )
+    first = answer.ranking[0]
+    if studies == 1 or len(answer.ranking) == 1:
+        return Finding(
+            "goal",
+            INFO,
+            f"Best {metric}: {num(first.best_value)} ({first.study}, trial #{first.best_trial})",
+            per_value + (f"; the top trials lie within {num(first.spread)}" if first.spread is not None else "") + ".",
+            "with a single scientific value there is nothing to compare: this is plain tuning. Retrain the best "
+            "trial with several seeds to measure its variance before adopting it.",
+            data=data,
+        )
+    second = answer.ranking[1]
+    gap = f"gap {num(answer.gap)} to {second.study}"
+    if answer.noise_source == "retrain":
+        basis = f"retrain sd up to {num(answer.noise)}" + (
+            f", Welch's t-test {p_text(answer.p_value)}" if answer.p_value is not None else ""
+        )
+    else:
+        basis = f"spread between each study's best and its {ordinal(top_k)} best trial up to {num(answer.noise)}"
+    evidence = f"{per_value}. {gap}; {basis}."
+    if answer.decisive:
+        title = f"{first.study} gives the {word} {metric}: {num(first.best_value)} vs {num(second.best_value)}"
+        suggestion = (
+            "the lead is larger than the spread seen between near-best trials. Before adopting it, "
+            "retrain each value's best trial with several seeds and check the lead survives retrain variance."
+            if answer.noise_source != "retrain"
+            else "the lead survives retrain variance; adopt it if the gain is worth its added complexity."
+        )
+        severity = INFO
+    else:
+        if num(first.best_value) == num(second.best_value):
+            title = f"Not settled: {first.study} and {second.study} tie on {metric} ({num(first.best_value)})"
+        else:
+            title = (
+                f"Not settled: {first.study} is ahead on {metric} ({num(first.best_value)} vs "
+                f"{num(second.best_value)}), but by less than the noise"
+            )
+        suggestion = (
+            "the gap is smaller than the spread seen between near-best trials: retrain the best trial of "
+            "each value with several seeds (or add trials) before concluding anything."
+            if answer.noise_source != "retrain"
+            else "the retrains overlap: the difference may be seed noise. Add retrains or trials before concluding."
+        )
+        severity = WARNING
+    return Finding("goal", severity, title, evidence, suggestion, data=data)

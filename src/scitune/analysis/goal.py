@@ -1,0 +1,153 @@
+"""The goal's answer: the best objective at each scientific value, after tuning the nuisance ones.
+
+This is the isolation plot's content (SPEC.md section C): one point per study, its best trial. How
+far apart two scientific values are means little without a sense of the noise, so each study also
+carries a spread:
+
+- with retrain results (reruns of a study's best trial with other seeds), their mean and standard
+  deviation: the retrain variance the playbook asks for before adopting a change. The best trial's
+  own result is left out of that mean, since it was selected for being lucky;
+- without them, the gap between the study's best and its ``top_k``-th best trial: how much the best
+  objective moves between nearby points of the search, a rough proxy for study luck.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from scitune.analysis.ranking import oriented, ranked
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A center with an interval around it (mean ± one standard deviation for retrains)."""
+
+    center: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def std(self) -> float:
+        return (self.high - self.low) / 2
+
+
+@dataclass(frozen=True)
+class StudyBest:
+    """One study's best trial, and how much to trust its objective."""
+
+    study: str
+    scientific: dict[str, Any]
+    completed: int
+    best_value: float | None = None
+    best_trial: int | None = None
+    best_trial_id: int | None = None
+    best_step: int | None = None
+    spread: float | None = None  # best minus top_k-th best (absolute); None with fewer than 2 completed
+    retrain: Interval | None = None
+
+
+@dataclass(frozen=True)
+class GoalAnswer:
+    """Studies ranked by best objective, and whether the first one's lead is larger than the noise."""
+
+    ranking: list[StudyBest]  # studies with a completed trial, best first
+    missing: list[str] = field(default_factory=list)  # studies without any completed trial
+    gap: float | None = None  # between the first two (absolute)
+    noise: float | None = None  # the spread the gap is compared with
+    noise_source: str | None = None  # "retrain" or "top_k"
+    p_value: float | None = None  # Welch's t-test on the retrains of the first two, when both have >= 2
+    decisive: bool | None = None  # None when there is nothing to compare
+
+
+def retrain_intervals(search: pd.DataFrame, retrain: pd.DataFrame | None) -> dict[int, Interval]:
+    """Mean ± standard deviation of the completed retrains of each retrained trial, keyed by the
+    retrained (parent) trial's id."""
+    if retrain is None or retrain.empty or "parent_trial_id" not in retrain:
+        return {}
+    out = {}
+    done = retrain[(retrain["state"] == "completed") & retrain["best_value"].notna()]
+    for parent, group in done.groupby("parent_trial_id"):
+        values = group["best_value"].to_numpy(float)
+        values = values[np.isfinite(values)]
+        if not len(values):
+            continue
+        mean = float(values.mean())
+        std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        out[int(parent)] = Interval(mean, mean - std, mean + std, len(values))
+    return out
+
+
+def study_bests(
+    trials: pd.DataFrame,
+    studies: list[Mapping[str, Any]],
+    mode: str,
+    top_k: int = 3,
+    retrain: Mapping[int, Interval] | None = None,
+) -> list[StudyBest]:
+    """One :class:`StudyBest` per study (``studies``: dicts with ``name`` and ``scientific``, in
+    order). ``retrain`` maps a trial id to its retrain interval (see :func:`retrain_intervals`)."""
+    done = ranked(trials, mode)
+    out = []
+    for study in studies:
+        group = done[done["study"] == study["name"]]
+        if group.empty:
+            out.append(StudyBest(study["name"], dict(study.get("scientific") or {}), 0))
+            continue
+        best = group.iloc[0]
+        top = group["best_value"].to_numpy(float)[:top_k]
+        trial_id = int(best["id"]) if "id" in group else None
+        out.append(
+            StudyBest(
+                study=study["name"],
+                scientific=dict(study.get("scientific") or {}),
+                completed=len(group),
+                best_value=float(best["best_value"]),
+                best_trial=int(best["trial"]),
+                best_trial_id=trial_id,
+                best_step=None if pd.isna(best["best_step"]) else int(best["best_step"]),
+                spread=float(abs(top[-1] - top[0])) if len(top) > 1 else None,
+                retrain=(retrain or {}).get(trial_id) if trial_id is not None else None,
+            )
+        )
+    return out
+
+
+def goal_answer(bests: list[StudyBest], mode: str) -> GoalAnswer:
+    """Rank the studies and compare the first two: by their retrain means with Welch's t-test when
+    both were retrained (decisive at p < 0.05), else by their best objectives against the larger of
+    their top-k spreads (decisive when the gap is larger)."""
+    have = [b for b in bests if b.best_value is not None]
+    missing = [b.study for b in bests if b.best_value is None]
+    have.sort(key=lambda b: float(oriented(b.best_value, mode)))  # type: ignore[arg-type]
+    if len(have) < 2:
+        return GoalAnswer(have, missing)
+    first, second = have[0], have[1]
+    if first.retrain and second.retrain:
+        gap = abs(first.retrain.center - second.retrain.center)
+        noise = max(first.retrain.std, second.retrain.std)
+        p = None
+        if first.retrain.n > 1 and second.retrain.n > 1:
+            p = float(
+                stats.ttest_ind_from_stats(
+                    first.retrain.center,
+                    first.retrain.std,
+                    first.retrain.n,
+                    second.retrain.center,
+                    second.retrain.std,
+                    second.retrain.n,
+                    equal_var=False,
+                ).pvalue
+            )
+        better = float(oriented(first.retrain.center, mode)) < float(oriented(second.retrain.center, mode))
+        decisive = better and (p < 0.05 if p is not None else gap > 2 * noise)
+        return GoalAnswer(have, missing, gap, noise, "retrain", p, decisive)
+    gap = abs(first.best_value - second.best_value)  # type: ignore[operator]
+    spreads = [s for s in (first.spread, second.spread) if s is not None]
+    noise = max(spreads) if spreads else None
+    return GoalAnswer(have, missing, gap, noise, "top_k", None, None if noise is None else gap > noise)

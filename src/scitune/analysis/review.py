@@ -1,0 +1,91 @@
+"""The post-study checklist (SPEC.md section C): run every check on an experiment's data and collect
+the findings, with the intermediate results the report's plots are drawn from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import pandas as pd
+
+from scitune.analysis.boundaries import EdgeHit, InfeasibleRegion, edge_hits, infeasible_regions
+from scitune.analysis.curves import CurveDiagnosis, diagnose_trials
+from scitune.analysis.findings import (
+    CHECKS,
+    Finding,
+    boundary_findings,
+    curve_findings,
+    density_findings,
+    feasibility_findings,
+    goal_finding,
+    order_findings,
+    step_findings,
+)
+from scitune.analysis.goal import GoalAnswer, StudyBest, goal_answer, retrain_intervals, study_bests
+from scitune.analysis.ranking import top_trials
+from scitune.analysis.sampling import Feasibility, NearBest, feasibility, near_best
+from scitune.config import Experiment, ReportSettings, study_name
+
+
+@dataclass(frozen=True)
+class Review:
+    """Every check's result for one experiment; ``findings`` is what a user reads first."""
+
+    findings: list[Finding]
+    passed: list[str]  # checks that ran and found nothing (keys of CHECKS)
+    settings: ReportSettings
+    top: pd.DataFrame  # each study's top_k completed trials, best first
+    diagnoses: dict[tuple[int, str], CurveDiagnosis]
+    bests: list[StudyBest]
+    answer: GoalAnswer
+    edges: list[EdgeHit]
+    regions: list[InfeasibleRegion]
+    feasibility: list[Feasibility]
+    near_best: list[NearBest]
+
+
+def default_studies(experiment: Experiment) -> list[dict[str, Any]]:
+    """The experiment's search studies as ``{name, scientific}``, in file order."""
+    return [{"name": study_name(s), "scientific": s} for s in experiment.studies()]
+
+
+def review(
+    experiment: Experiment,
+    trials: pd.DataFrame,
+    metrics: pd.DataFrame,
+    studies: list[Mapping[str, Any]] | None = None,
+    retrain: pd.DataFrame | None = None,
+    settings: ReportSettings | None = None,
+) -> Review:
+    """Run the checks. ``trials``: the search trials (one row each: study, trial, id, state, reason,
+    params, best_step, best_value); ``metrics``: metric points (trial_id, name, step, value) of at
+    least each study's top_k trials; ``retrain``: retrain trials with ``parent_trial_id``, if any."""
+    settings = settings or experiment.report_settings
+    studies = list(studies) if studies is not None else default_studies(experiment)
+    names = [s["name"] for s in studies]
+    metric, mode = experiment.objective.metric, experiment.objective.mode
+    budget, space = experiment.budget, experiment.space
+
+    top = top_trials(trials, mode, settings.top_k)
+    points = metrics[metrics["trial_id"].isin(top["id"])] if len(top) else metrics.head(0)
+    diagnoses = diagnose_trials(points, metric, mode, budget.max_train_steps, settings.late_fraction)
+    edges = edge_hits(trials, space, mode, settings.top_k, settings.edge_fraction)
+    regions = infeasible_regions(trials, space, mode, settings.edge_fraction)
+    feasible = feasibility(trials, names)
+    near = near_best(trials, mode, settings.near_best, names)
+    bests = study_bests(trials, studies, mode, settings.top_k, retrain_intervals(trials, retrain))
+    answer = goal_answer(bests, mode)
+
+    findings = [
+        goal_finding(answer, metric, mode, len(studies), settings.top_k),
+        *boundary_findings(edges, regions, space, settings),
+        *feasibility_findings(feasible, regions, settings),
+        *density_findings(near, metric, budget.trials_per_study, settings),
+        *curve_findings(top, diagnoses, metric, budget.max_train_steps, settings, answer.gap),
+        *step_findings(top, diagnoses, metric, budget.max_train_steps, budget.eval_every, settings),
+    ]
+    found = {f.check for f in findings}
+    passed = [check for check in CHECKS if check != "goal" and check not in found]
+    return Review(
+        order_findings(findings), passed, settings, top, diagnoses, bests, answer, edges, regions, feasible, near
+    )

@@ -1,0 +1,96 @@
+"""Were there enough usable points? Infeasible fractions and the density of the good region.
+
+Playbook (SPEC.md section C): many infeasible trials (diverged, or failed to run) call for a
+narrower or reparameterized space, or point to a bug; and whether a study has enough points shows in
+how many of them fall in the good region. The playbook has no number for either. Ours: a study is
+flagged above ``infeasible_fraction`` of its finished trials, and the good region is the band of
+objectives within ``near_best`` of the gap between the study's best and its median completed trial
+(a scale-free band: it means the same for a loss of 2.3 and an error rate of 0.02).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scitune.analysis.ranking import oriented, ranked, study_order
+
+FINISHED = ("completed", "infeasible", "failed")
+
+
+@dataclass(frozen=True)
+class Feasibility:
+    """A study's finished trials by outcome."""
+
+    study: str
+    finished: int
+    completed: int
+    infeasible: int  # diverged: NaN or infinite objective or loss
+    failed: int  # crashed, timed out, or never reported the objective
+    common_reason: str | None  # the most frequent reason among the infeasible and failed trials
+
+    @property
+    def fraction(self) -> float:
+        """The share of finished trials that gave no usable objective."""
+        return (self.infeasible + self.failed) / self.finished if self.finished else 0.0
+
+
+@dataclass(frozen=True)
+class NearBest:
+    """How densely a study sampled the region around its best trial."""
+
+    study: str
+    completed: int
+    best: float | None
+    median: float | None
+    limit: float | None  # objectives on the best side of this value are "near the best"
+    count: int  # completed trials within the band, the best included
+
+
+def feasibility(trials: pd.DataFrame, studies: list[str] | None = None) -> list[Feasibility]:
+    out = []
+    for study in study_order(trials, studies):
+        group = trials[trials["study"] == study]
+        counts = group["state"].value_counts()
+        bad = group[group["state"].isin(("infeasible", "failed"))]
+        reasons = Counter(str(r).splitlines()[0][:160] for r in bad["reason"] if isinstance(r, str) and r)
+        out.append(
+            Feasibility(
+                study=study,
+                finished=int(sum(counts.get(s, 0) for s in FINISHED)),
+                completed=int(counts.get("completed", 0)),
+                infeasible=int(counts.get("infeasible", 0)),
+                failed=int(counts.get("failed", 0)),
+                common_reason=reasons.most_common(1)[0][0] if reasons else None,
+            )
+        )
+    return out
+
+
+def near_best(trials: pd.DataFrame, mode: str, band: float = 0.25, studies: list[str] | None = None) -> list[NearBest]:
+    """Per study: the completed trials whose objective lies within ``band`` of the gap between the
+    best and the median completed objective, counted from the best."""
+    done = ranked(trials, mode)
+    out = []
+    for study in study_order(trials, studies):
+        values = done.loc[done["study"] == study, "best_value"].to_numpy(float)
+        if not len(values):
+            out.append(NearBest(study, 0, None, None, None, 0))
+            continue
+        turned = np.asarray(oriented(values, mode))
+        best, median = float(turned.min()), float(np.median(turned))
+        limit = best + band * (median - best)
+        out.append(
+            NearBest(
+                study=study,
+                completed=len(values),
+                best=float(oriented(best, mode)),
+                median=float(oriented(median, mode)),
+                limit=float(oriented(limit, mode)),
+                count=int(np.sum(turned <= limit + 1e-12 * max(1.0, abs(limit)))),
+            )
+        )
+    return out

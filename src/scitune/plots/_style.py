@@ -1,0 +1,73 @@
+"""Colors, layout defaults and small helpers shared by the plotly and matplotlib figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib
+from matplotlib.figure import Figure
+
+matplotlib.use("Agg")  # PNGs only, never a window; must precede any pyplot import anywhere
+
+# Okabe-Ito (colour-blind safe), the hard-to-see yellow last.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"]
+INFEASIBLE_COLOR = "#C0392B"
+MUTED = "#9AA0A6"
+BAND_COLOR = "rgba(120, 120, 120, 0.12)"
+BAND_COLOR_MPL = (0.47, 0.47, 0.47, 0.12)
+RANK_DASH = ["solid", "dash", "dot", "dashdot"]
+RANK_DASH_MPL = ["-", "--", ":", "-."]
+FONT = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+PNG_DPI = 100
+
+
+def study_colors(studies: list[str]) -> dict[str, str]:
+    """One color per study, the same in every plot of a report."""
+    return {study: PALETTE[i % len(PALETTE)] for i, study in enumerate(studies)}
+
+
+def rank_label(rank: int) -> str:
+    return "best trial" if rank == 0 else f"{rank + 1}{ {1: 'nd', 2: 'rd'}.get(rank, 'th') } best"
+
+
+def base_layout(title: str, height: int) -> dict[str, Any]:
+    """Title at the top left, the legend in a row under it (clear of subplot titles), white theme."""
+    return dict(
+        title=dict(
+            text=title, x=0.01, xanchor="left", yref="container", y=1 - 12 / height, yanchor="top", font=dict(size=16)
+        ),
+        height=height,
+        template="plotly_white",
+        font=dict(family=FONT, size=12),
+        margin=dict(l=60, r=20, t=108, b=50),
+        legend=dict(orientation="h", yref="container", y=1 - 46 / height, yanchor="top", x=0.01, xanchor="left"),
+        hoverlabel=dict(font_size=12),
+    )
+
+
+def png_grid(rows: int, cols: int, cell: tuple[float, float], legend: bool = True) -> tuple[Figure, Any]:
+    """A matplotlib figure of ``rows x cols`` axes with fixed margins, in inches. (Constrained
+    layout would fit them to the tick labels, at several times the drawing time.)"""
+    width, height = cell[0] * cols + 0.9, cell[1] * rows + 0.75 + (0.45 if legend else 0)
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(
+        left=0.75 / width,
+        right=1 - 0.15 / width,
+        top=1 - 0.55 / height,
+        bottom=(0.5 + (0.45 if legend else 0)) / height,
+        wspace=0.28,
+        hspace=0.5,
+    )
+    return fig, fig.subplots(rows, cols, squeeze=False)
+
+
+def png_legend(fig: Figure, ax: Any, columns: int = 6) -> None:
+    """The legend of ``ax``'s labelled artists, in a row along the figure's bottom edge."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncols=min(columns, len(handles)), fontsize=8, frameon=False)
+
+
+def jitter(key: int, width: float = 0.28) -> float:
+    """A deterministic offset in [-width/2, width/2) for spreading points on a categorical axis."""
+    return ((key * 0.6180339887) % 1.0 - 0.5) * width

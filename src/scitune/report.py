@@ -1,0 +1,282 @@
+"""The report: one self-contained HTML file, a PNG per plot and the findings, for one experiment.
+
+``write_report(store, "digits-width")`` reads the experiment from the store, runs the post-study
+checks (:func:`scitune.analysis.review.review`), draws the axis, isolation, training-curve and
+best-step plots, and writes ``report.html`` (plotly.js embedded once, so it opens offline),
+``<plot>.png`` for each plot and ``findings.json``. ``findings(store, name)`` gives the findings
+alone, as plain data. Only each study's best few trials' metric points are read from the store:
+the checks and the plots need no more, which keeps a report of thousands of trials fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import plotly.graph_objects as go
+from pydantic import ValidationError
+
+from scitune import __version__
+from scitune.analysis.findings import CHECKS, Finding, num
+from scitune.analysis.ranking import top_trials
+from scitune.analysis.review import Review, review
+from scitune.analysis.summary import study_summary
+from scitune.config import Experiment, ReportSettings
+from scitune.errors import ScituneError
+from scitune.plots import (
+    AxisPlotInfo,
+    BestStepInfo,
+    CurvesPlotInfo,
+    IsolationPlotInfo,
+    axis_figure,
+    axis_plot_info,
+    axis_png,
+    best_step_figure,
+    best_step_info,
+    best_step_png,
+    curves_figure,
+    curves_plot_info,
+    curves_png,
+    isolation_figure,
+    isolation_plot_info,
+    isolation_png,
+)
+from scitune.plots.page import PageFigure, render_page
+from scitune.store import Store
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What the report reads from the store, as plain data."""
+
+    experiment: Experiment
+    record: dict[str, Any]  # the experiment's row: name, goal, created_at, config_path, command, ...
+    studies: list[dict[str, Any]]  # search studies: name, scientific
+    trials: pd.DataFrame  # search trials
+    metrics: pd.DataFrame  # metric points of each study's top_k trials
+    retrain: pd.DataFrame | None  # retrain trials (with parent_trial_id), when any
+    store_url: str = ""
+
+
+@dataclass(frozen=True)
+class Plot:
+    key: str  # file stem of its PNG and id of its HTML element, e.g. "axis", "isolation-width"
+    title: str
+    caption: str  # how to read it
+    info: Any  # the plot's info (AxisPlotInfo, ...): what it shows, computed without drawing
+
+    def figure(self) -> go.Figure:
+        return _BACKENDS[type(self.info)][0](self.info)
+
+    def png(self, path: Path) -> Path:
+        return _BACKENDS[type(self.info)][1](self.info, path)
+
+
+_BACKENDS: dict[type, tuple[Callable[[Any], go.Figure], Callable[[Any, Path], Path]]] = {
+    AxisPlotInfo: (axis_figure, axis_png),
+    IsolationPlotInfo: (isolation_figure, isolation_png),
+    CurvesPlotInfo: (curves_figure, curves_png),
+    BestStepInfo: (best_step_figure, best_step_png),
+}
+
+
+@dataclass(frozen=True)
+class Report:
+    experiment: str
+    goal: str
+    findings: list[Finding]
+    passed: list[str]
+    html: Path | None
+    pngs: list[Path] = field(default_factory=list)
+    review: Review | None = None
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+
+def load(store: Store, name: str, settings: ReportSettings | None = None) -> ReportData:
+    """Read an experiment's search trials, its best trials' metric points and any retrains."""
+    record = store.experiment(name)
+    try:
+        experiment = Experiment.model_validate(record["definition"])
+    except ValidationError as err:
+        raise ScituneError(
+            f"experiment '{name}' in {store.url} cannot be read by this scitune version: {err.errors()[0]['msg']}",
+            hint="use the scitune version that ran it",
+        ) from None
+    settings = settings or experiment.report_settings
+    studies = [{"name": s["name"], "scientific": s["scientific"]} for s in store.studies(record["id"])]
+    trials = store.trials(name)
+    top = top_trials(trials, experiment.objective.mode, settings.top_k) if len(trials) else trials
+    metrics = (
+        store.metrics(top["id"].tolist()) if len(top) else pd.DataFrame(columns=["trial_id", "name", "step", "value"])
+    )
+    retrain = store.trials(name, kind="retrain")
+    return ReportData(experiment, record, studies, trials, metrics, retrain if len(retrain) else None, store.url)
+
+
+def findings(store: Store, name: str, settings: ReportSettings | None = None) -> list[Finding]:
+    """The report's findings alone (goal's answer first, then warnings, then notes)."""
+    data = load(store, name, settings)
+    return review(data.experiment, data.trials, data.metrics, data.studies, data.retrain, settings).findings
+
+
+def build_plots(data: ReportData, result: Review) -> list[Plot]:
+    """Every plot of the report, in reading order: isolation (the goal), axis, curves, best steps."""
+    exp, s = data.experiment, result.settings
+    metric, mode, steps = exp.objective.metric, exp.objective.mode, exp.budget.max_train_steps
+    names = [st["name"] for st in data.studies]
+    plots = []
+    for param, values in exp.scientific.items():
+        if len(values) > 1:
+            plots.append(
+                Plot(
+                    f"isolation-{param}",
+                    f"Isolation plot: {param}",
+                    (
+                        f"Each point is the best {metric} found at one value of {param} after tuning the nuisance "
+                        "hyperparameters away: the goal's answer at a glance. Where a best "
+                        "trial was retrained with other "
+                        "seeds, a diamond shows the retrains' mean with one standard deviation as error bars."
+                    ),
+                    isolation_plot_info(result.bests, param, values, metric, mode),
+                )
+            )
+    if exp.space.params:
+        plots.append(
+            Plot(
+                "axis",
+                "Axis plots",
+                (
+                    f"One point per trial: its {metric} at its best step against each "
+                    "nuisance hyperparameter, colored by "
+                    f"study. Large outlined points are each study's top {s.top_k}; red crosses are infeasible trials; "
+                    "triangles are trials worse than the axis shows (hover for the value). Dashed lines are the search "
+                    f"range's bounds, shaded bands its outer {s.edge_fraction:.0%}: best "
+                    "trials there mean the range may be "
+                    "too narrow."
+                ),
+                axis_plot_info(data.trials, exp.space, metric, mode, s.top_k, s.edge_fraction, names),
+            )
+        )
+    plots.append(
+        Plot(
+            "curves",
+            "Training curves",
+            (
+                f"Every metric of each study's {s.top_k} best trials against step; a "
+                "star marks each trial's best step of "
+                f"{metric}. Look for validation curves that turn up (overfitting), jagged curves (noise), curves still "
+                "improving at the end (train longer) and curves flat long before it (fewer steps would do)."
+            ),
+            curves_plot_info(result.top, data.metrics, metric, mode, steps, names),
+        )
+    )
+    plots.append(
+        Plot(
+            "best-steps",
+            "Best steps",
+            (
+                f"Where in [0, {steps}] each completed trial reached its best {metric}, each study's top {s.top_k} "
+                f"colored. Best steps consistently in the last {s.late_fraction:.0%} "
+                "mean training was cut short; always "
+                f"in the first {s.early_fraction:.0%}, far too many steps."
+            ),
+            best_step_info(data.trials, metric, mode, steps, s.top_k, s.early_fraction, s.late_fraction, names),
+        )
+    )
+    return plots
+
+
+def write_report(
+    store: Store,
+    name: str,
+    out_dir: str | Path | None = None,
+    settings: ReportSettings | None = None,
+    png: bool = True,
+) -> Report:
+    """Write ``report.html``, a PNG per plot (unless ``png`` is False) and ``findings.json`` into
+    ``out_dir`` (default ``reports/NAME``); returns the findings and the paths written."""
+    data = load(store, name, settings)
+    result = review(data.experiment, data.trials, data.metrics, data.studies, data.retrain, settings)
+    out = Path(out_dir) if out_dir is not None else Path("reports") / name
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ScituneError(f"cannot create the report folder {out}: {err.strerror}") from None
+    plots = build_plots(data, result)
+    pngs = [plot.png(out / f"{plot.key}.png") for plot in plots] if png else []
+    path = out / "report.html"
+    path.write_text(render_html(data, result, plots, with_png=png), encoding="utf-8")
+    (out / "findings.json").write_text(
+        json.dumps(
+            {
+                "experiment": name,
+                "goal": data.experiment.goal,
+                "findings": [f.to_dict() for f in result.findings],
+                "passed": result.passed,
+                "settings": result.settings.model_dump(),
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    return Report(name, data.experiment.goal, result.findings, result.passed, path, pngs, result)
+
+
+def _facts(data: ReportData) -> list[tuple[str, str]]:
+    exp, trials = data.experiment, data.trials
+    counts = trials["state"].value_counts() if len(trials) else pd.Series(dtype=int)
+    states = ", ".join(f"{int(n)} {state}" for state, n in counts.items())
+    space = "; ".join(
+        f"{p.name} [{num(p.low)}, {num(p.high)}] {p.scale}" if hasattr(p, "low") else f"{p.name} {list(p.values)}"
+        for p in exp.space.params
+    )
+    facts = [
+        ("objective", f"{exp.objective.metric} ({exp.objective.mode}), read at each trial's best step"),
+        (
+            "scientific",
+            "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exp.scientific.items()) or "none (plain tuning)",
+        ),
+        ("nuisance", space or "none"),
+        ("fixed", ", ".join(f"{k}={v}" for k, v in exp.fixed.items()) or "none"),
+        (
+            "budget",
+            f"{exp.budget.trials_per_study} trials per study, {exp.budget.max_train_steps} steps, "
+            f"evaluation every {exp.budget.eval_every}",
+        ),
+        ("trials", f"{len(trials)} in {len(data.studies)} studies: {states or 'none yet'}"),
+        ("store", data.store_url),
+    ]
+    if data.record.get("config_path"):
+        facts.append(("experiment file", str(data.record["config_path"])))
+    return facts
+
+
+def render_html(data: ReportData, result: Review, plots: list[Plot], with_png: bool = True) -> str:
+    """The report page as one string (see :mod:`scitune.plots.page`)."""
+    exp = data.experiment
+    answer = next(f for f in result.findings if f.check == "goal")
+    summary = study_summary(data.trials, exp.objective.mode, [s["name"] for s in data.studies])
+    summary = summary.rename(columns={"best_objective": f"best {exp.objective.metric}"})
+    figures = [PageFigure(p.key, p.title, p.caption, p.figure(), f"{p.key}.png" if with_png else None) for p in plots]
+    now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return render_page(
+        name=exp.name,
+        goal=exp.goal,
+        facts=_facts(data),
+        answer=answer,
+        findings=[f for f in result.findings if f.check != "goal"],
+        passed=[CHECKS[c] for c in result.passed],
+        summary=summary,
+        figures=figures,
+        settings=result.settings.model_dump(),
+        footer=f"scitune {__version__} · generated {now} · thresholds in the experiment file's report: section "
+        "(docs/report.md)",
+    )
