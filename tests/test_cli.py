@@ -30,7 +30,7 @@ def test_run_status_and_trials(workdir: Path) -> None:
     table = pd.read_csv(io.StringIO(csv.stdout))
     assert list(table.columns) == [
         "study", "trial", "state", "reason", "behaviour", "width", "learning_rate", "best_objective", "best_step",
-        "duration_s",
+        "duration_s", "id", "reruns", "rerun_mean", "rerun_std", "rerun_ci_low", "rerun_ci_high",
     ]
     assert len(table) == 6 and set(table["state"]) == {"completed"} and set(table["best_step"]) == {8}
     assert (table["duration_s"] > 0).all()

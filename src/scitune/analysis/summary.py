@@ -5,10 +5,14 @@ The input frame has one row per trial with at least: ``study``, ``trial``, ``sta
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
 STATES = ("pending", "running", "completed", "infeasible", "failed", "interrupted")
 SUMMARY_COLUMNS = ["study", "trials", *STATES, "best_objective", "best_trial", "best_step"]
+RERUN_COLUMNS = {"rerun_mean": "mean", "rerun_std": "std", "rerun_ci_low": "ci_low", "rerun_ci_high": "ci_high"}
 
 
 def study_summary(trials: pd.DataFrame, mode: str, studies: list[str] | None = None) -> pd.DataFrame:
@@ -31,9 +35,11 @@ def study_summary(trials: pd.DataFrame, mode: str, studies: list[str] | None = N
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def trial_table(trials: pd.DataFrame) -> pd.DataFrame:
+def trial_table(trials: pd.DataFrame, variances: Mapping[int, Any] | None = None) -> pd.DataFrame:
     """One row per trial with every hyperparameter as its own column (absent conditional
-    parameters are empty), its best objective and step, and its duration in seconds."""
+    parameters are empty), its best objective and step, its duration in seconds, its global id, and
+    for a retrained trial its reruns' count, mean, standard deviation and confidence interval
+    (``variances``: :func:`scitune.analysis.variance.trial_variances`, keyed by trial id)."""
     params = trials["params"].tolist() if len(trials) else []
     names = list(dict.fromkeys(name for p in params for name in p))
     table = pd.DataFrame(
@@ -50,6 +56,13 @@ def trial_table(trials: pd.DataFrame) -> pd.DataFrame:
     table["best_step"] = pd.array(pd.to_numeric(trials["best_step"], errors="coerce"), dtype="Int64")
     duration = pd.to_numeric(trials["finished_at"], errors="coerce") - pd.to_numeric(trials["started_at"], errors="coerce")
     table["duration_s"] = duration.round(3).tolist()
+    ids = trials["id"].tolist() if "id" in trials else [None] * len(trials)
+    table["id"] = pd.array(ids, dtype="Int64")
+    found = [(variances or {}).get(i) for i in ids]
+    table["reruns"] = pd.array([v.n if v else 0 for v in found], dtype="Int64")
+    for column, field in RERUN_COLUMNS.items():
+        table[column] = [getattr(v, field) if v else None for v in found]
+        table[column] = table[column].astype(float)
     return table
 
 

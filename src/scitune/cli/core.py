@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -18,22 +19,45 @@ from rich.progress import (
 )
 
 from scitune.analysis import best_per_study, study_summary, trial_table
+from scitune.analysis.variance import variance_table
 from scitune.cli._app import Format, StoreOption, app, emit, err, fmt, out, render
 from scitune.config import load_experiment
+from scitune.errors import ScituneError
 from scitune.run import prepare
 from scitune.run.program import load_program
 from scitune.run.local import LocalRunner
 from scitune.store import FINISHED, Store
+from scitune.store.decisions import retrain_variances
+
+
+class Executor(str, Enum):
+    local = "local"
+    ray = "ray"
 
 
 @app.command()
 def run(
     file: Annotated[Path, typer.Argument(help="The experiment file (YAML).", show_default=False)],
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Trials to train at once, each in its own process.")] = 1,
+    workers: Annotated[
+        Optional[int],
+        typer.Option("--workers", "-w", min=1, show_default=False,
+                     help="Trials to train at once: local worker processes (default 1), or Ray tasks "
+                     "(default: the cluster's CPUs / resources.cpus)."),
+    ] = None,
+    executor: Annotated[Executor, typer.Option("--executor", help="local: worker processes here; ray: Ray tasks.")] = (
+        Executor.local
+    ),
+    address: Annotated[
+        Optional[str],
+        typer.Option("--address", show_default=False,
+                     help="Ray cluster to join (e.g. 127.0.0.1:6379 or auto); default: start a local one."),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Run every study of an experiment, or resume it: finished trials stay, interrupted and pending
     ones run. Several runners on one experiment and store share the work."""
+    if address is not None and executor is not Executor.ray:
+        raise ScituneError("--address is for --executor ray", hint="add --executor ray, or drop --address")
     experiment, text = load_experiment(file)
     train = load_program(experiment, file.parent, str(file))
     db = Store(store)
@@ -43,8 +67,9 @@ def run(
     already = sum(db.progress(experiment_id, experiment.objective.mode)["states"][s] for s in FINISHED)
     out.print(f"[bold]{experiment.name}[/bold]: {experiment.goal}")
     out.print(
-        f"{len(experiment.studies())} studies x {experiment.budget.trials_per_study} trials, {workers} worker(s), "
-        f"store {db.url}" + (f" - resuming, {already} of {total} trials already finished" if already else "")
+        f"{len(experiment.studies())} studies x {experiment.budget.trials_per_study} trials, "
+        + (f"{workers or 1} worker(s), " if executor is Executor.local else "Ray tasks, ")
+        + f"store {db.url}" + (f" - resuming, {already} of {total} trials already finished" if already else "")
     )
     columns = (
         TextColumn("[progress.description]{task.description}"),
@@ -68,7 +93,14 @@ def run(
                 best=fmt(progress["best"]),
             )
 
-        summary = LocalRunner(db, experiment, train, workers=workers, on_progress=show).run(experiment_id)
+        if executor is Executor.ray:
+            from scitune.run.ray_executor import RayRunner
+
+            runner: Any = RayRunner(db, experiment, address=address, base_dir=file.parent, max_concurrency=workers,
+                                    on_progress=show)
+        else:
+            runner = LocalRunner(db, experiment, train, workers=workers or 1, on_progress=show)
+        summary = runner.run(experiment_id)
     _print_status(db, experiment.name)
     if summary.interrupted:
         err.print(f"stopped: {summary.states['interrupted']} trial(s) marked interrupted; run the same command again to resume")
@@ -86,6 +118,9 @@ def _print_status(db: Store, name: str) -> None:
     summary = study_summary(db.trials(name), mode, studies)
     summary = summary.rename(columns={"best_objective": f"best {metric} ({mode})"})
     render(summary, title=f"{name}: {exp['goal']}")
+    variance = variance_table(retrain_variances(db, name))
+    if len(variance):  # retrained trials: their reruns' spread, the noise a comparison must beat
+        render(variance, title=f"{name}: retrain variance of {metric} (reruns with other seeds; 95% interval of the mean)")
 
 
 @app.command()
@@ -109,9 +144,10 @@ def trials(
     format: Annotated[Format, typer.Option("--format", "-f", help="table, csv or json.")] = Format.table,
     store: StoreOption = None,
 ) -> None:
-    """One row per trial: study, trial, state, reason, every hyperparameter, best objective, best step, duration."""
+    """One row per trial: study, trial, state, reason, every hyperparameter, best objective, best step, duration,
+    its id, and for a retrained trial its reruns' count, mean, standard deviation and 95% interval."""
     db = Store(store)
-    table = trial_table(db.trials(experiment, study))
+    table = trial_table(db.trials(experiment, study), retrain_variances(db, experiment))
     emit(table, format, title=experiment + (f" / {study}" if study else ""))
 
 

@@ -1,5 +1,6 @@
 """The store: experiments, studies, trials and every metric point, in SQLite or PostgreSQL."""
 
+from scitune.store import decisions  # noqa: F401  (adds the launches and notes tables to the schema)
 from scitune.store.schema import (
     CLAIMABLE,
     COMPLETED,
