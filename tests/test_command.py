@@ -223,3 +223,24 @@ def test_command_trial_resumes_from_its_latest_checkpoint(tmp_path: Path) -> Non
     points = db.metrics([trial["id"]])
     steps = points[points["name"] == "val_error"]["step"].tolist()
     assert steps == list(range(1, 31))  # continuous, and no step twice
+
+
+def test_multi_host_seeds_and_chief(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from scitune import client
+
+    monkeypatch.setenv("SCITUNE_SEED", "1234")
+    assert client.init_seed() == 1234  # every host initializes identically
+    seeds = [client.data_seed(shard) for shard in range(8)]
+    assert len(set(seeds)) == 8  # every shard shuffles differently ...
+    assert seeds == [client.data_seed(shard, 1234) for shard in range(8)]  # ... and reproducibly
+    assert client.data_seed(0, 1235) != seeds[0]
+    metrics = tmp_path / "m.jsonl"
+    monkeypatch.setenv("SCITUNE_METRICS_FILE", str(metrics))
+    for name in ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SCITUNE_PROCESS_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    assert client.process_index() == 0 and client.is_chief()
+    client.report(1, val_error=0.5)
+    monkeypatch.setenv("RANK", "3")
+    assert client.process_index() == 3 and not client.is_chief()
+    client.report(2, val_error=0.4)  # only the chief writes
+    assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [1]

@@ -79,7 +79,10 @@ def _append(record: dict[str, Any]) -> None:
 
 
 def report(step: int, **metrics: float) -> None:
-    """Record metric values at a step, e.g. ``report(100, train_loss=0.3, val_error=0.04)``."""
+    """Record metric values at a step, e.g. ``report(100, train_loss=0.3, val_error=0.04)``.
+    In a multi-process trial only the chief reports (see :func:`is_chief`); elsewhere it is a no-op."""
+    if not is_chief():
+        return
     # NaN and inf are written as JSON's NaN/Infinity extensions; the runner marks them infeasible.
     _append({"step": int(step), **{name: float(value) for name, value in metrics.items()}})
 
@@ -107,3 +110,43 @@ def resume() -> tuple[int, Path] | None:
     step = os.environ.get(PREFIX + "RESUME_STEP")
     path = os.environ.get(PREFIX + "RESUME_CHECKPOINT")
     return (int(step), Path(path)) if step and path else None
+
+
+# -- trials that span several processes or hosts ---------------------------------------------------
+# Playbook, "Considerations for multi-host pipelines": initialize every process of a trial from the
+# same seed (so all replicas hold the same model), shuffle each data shard with its own seed, and
+# let one process (the chief) do the logging and checkpointing.
+
+_RANK_VARIABLES = ("SCITUNE_PROCESS_INDEX", "RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK")
+
+
+def process_index() -> int:
+    """This process's index within a multi-process trial: the first of $SCITUNE_PROCESS_INDEX,
+    $RANK (torch.distributed), $SLURM_PROCID, $OMPI_COMM_WORLD_RANK or $PMI_RANK that is set, else 0.
+    JAX users can set SCITUNE_PROCESS_INDEX from ``jax.process_index()``."""
+    for name in _RANK_VARIABLES:
+        value = os.environ.get(name)
+        if value is not None and value.strip().isdigit():
+            return int(value)
+    return 0
+
+
+def is_chief() -> bool:
+    """Whether this process should log metrics and write checkpoints (process index 0)."""
+    return process_index() == 0
+
+
+def init_seed(trial_seed: int | None = None) -> int:
+    """The initialization seed: the trial's seed, identical on every process and host of a trial."""
+    return seed() if trial_seed is None else int(trial_seed)
+
+
+def data_seed(shard: int, trial_seed: int | None = None) -> int:
+    """A data-order seed for one data shard: derived from the trial's seed, different per shard, the
+    same for the same (trial, shard) wherever it runs. Use the host's shard index (often
+    ``process_index()``) so hosts do not read their shards in lockstep."""
+    base = init_seed(trial_seed)
+    # SplitMix64-style mixing: well spread, dependency-free, stable across Python versions.
+    z = (base * 0x9E3779B97F4A7C15 + (shard + 1) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return (z ^ (z >> 31)) & 0x7FFFFFFF

@@ -22,7 +22,7 @@ import numpy as np
 
 from scitune.config import Experiment, study_name
 from scitune.run.program import Program, TrainFn, as_program, load_program
-from scitune.run.worker import HOST, Interrupted, raise_interrupted, worker_main
+from scitune.run.worker import HOST, Interrupted, Proposer, raise_interrupted, worker_main
 from scitune.search import QuasiRandomSearch
 from scitune.store import CLAIMABLE, FAILED, INTERRUPTED, Store
 
@@ -44,9 +44,18 @@ def prepare(
 ) -> int:
     """Record the experiment, its studies and every study's trials; returns the experiment's id.
     Idempotent: a second call (a resume, or a second runner) adds only what is missing."""
+    bayesian = experiment.search.algorithm == "bayesian"
+    if bayesian:  # its points are proposed as workers ask for trials (scitune.search.proposer)
+        from scitune.search.proposer import check_bayesian, prepare_studies
+
+        warm = check_bayesian(store, experiment)  # before anything is written
     experiment_id = store.ensure_experiment(
-        experiment.name, experiment.goal, experiment.canonical(), config_text, config_path, command
+        experiment.name, experiment.goal, experiment.canonical(), config_text, config_path, command,
+        growable=("budget.trials_per_study", "test"),  # test: the final test-set check, no trial depends on it
     )
+    if bayesian:
+        prepare_studies(store, experiment_id, experiment, warm)
+        return experiment_id
     search = QuasiRandomSearch(experiment.space, experiment.search.seed)
     n = experiment.budget.trials_per_study
     seeds = [trial_seed(experiment.search.seed, i) for i in range(n)]
@@ -86,14 +95,17 @@ def artifacts_root(store_url: str) -> Path:
 
 
 def lost_owner_check(stale_after: float) -> Callable[[str, float], bool]:
-    """Is a running trial's owner gone? On this host: the worker process that trains it is dead.
-    Elsewhere: no heartbeat for ``stale_after`` seconds."""
+    """Is a running trial's owner gone? On this host: the worker process that trains it (or, for a
+    Ray task, the driver that owns it) is dead. Elsewhere: no heartbeat for ``stale_after`` seconds."""
     now = time.time()
 
     def is_lost(owner: str, heartbeat_at: float) -> bool:
         parts = owner.split(":")
         if len(parts) == 4 and parts[0] == HOST and parts[2].isdigit() and parts[3].isdigit():
             return not _pid_alive(int(parts[3])) or now - heartbeat_at > stale_after
+        if len(parts) == 5 and parts[0] == "ray" and parts[1] == HOST and parts[2].isdigit():
+            # A Ray task dies with the driver that owns it: a dead driver here means a lost trial.
+            return not _pid_alive(int(parts[2])) or now - heartbeat_at > stale_after
         return now - heartbeat_at > stale_after
 
     return is_lost
@@ -134,9 +146,16 @@ class LocalRunner:
         stale_after: float = 120.0,
         study_ids: list[int] | None = None,
         artifacts: Path | None = None,
+        proposer: Proposer | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        if proposer is None and experiment.search.algorithm == "bayesian":
+            from scitune.search.proposer import proposer_for
+
+            proposer = proposer_for(experiment, study_ids)
+        # Makes new trials when none is left to claim (an adaptive search); None for quasi-random.
+        self.proposer = proposer
         self.store, self.experiment, self.program = store, experiment, as_program(train)
         self.artifacts = artifacts or artifacts_root(store.url)
         self.workers, self.on_progress = workers, on_progress
@@ -163,7 +182,7 @@ class LocalRunner:
             proc = ctx.Process(
                 target=worker_main,
                 args=(self.store.url, experiment_id, self.experiment, self.program, self.owner_prefix, stop,
-                      self.study_ids, self.artifacts),
+                      self.study_ids, self.artifacts, self.proposer),
                 daemon=False,
             )
             proc.start()
@@ -185,6 +204,8 @@ class LocalRunner:
                         crashed.append(why)
                         progress = self._progress(experiment_id) if lost else progress
                 claimable = sum(progress["states"][s] for s in CLAIMABLE)
+                if self.proposer is not None:  # trials still to be proposed are work left too
+                    claimable += self.proposer.remaining(self.store, experiment_id)
                 while len(procs) < min(self.workers, claimable):
                     spawn()
                 if time.monotonic() - last_beat >= self.heartbeat_seconds:

@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 TrainFn = Callable[[dict[str, Any], Any], Any]
 
 
-def _search_roots(module: str, base_dir: Path | None) -> list[Path]:
+def _search_roots(module: str, base_dir: Path | None, cwd: Path | None = None) -> list[Path]:
     """Where to look for ``module``: the current folder, the experiment file's folder, and the
     folder that holds the module's top package when the experiment file sits inside that package
     (so ``examples.digits.train`` resolves from ``examples/digits/experiment.yaml`` run anywhere)."""
-    roots = [Path.cwd()]
+    roots = [cwd or Path.cwd()]
     if base_dir is not None:
         base_dir = base_dir.resolve()
         roots.append(base_dir)
@@ -34,10 +34,10 @@ def _search_roots(module: str, base_dir: Path | None) -> list[Path]:
     return roots
 
 
-def load_train(ref: str, base_dir: Path | None = None, source: str = "<experiment>") -> TrainFn:
+def load_train(ref: str, base_dir: Path | None = None, source: str = "<experiment>", cwd: Path | None = None) -> TrainFn:
     """Import ``module:function`` and return the function. Errors name the experiment file."""
     module_name, _, func_name = ref.partition(":")
-    added = [str(r) for r in _search_roots(module_name, base_dir) if str(r) not in sys.path]
+    added = [str(r) for r in _search_roots(module_name, base_dir, cwd) if str(r) not in sys.path]
     sys.path[:0] = added  # kept: worker processes import the same modules
     try:
         module = importlib.import_module(module_name)
@@ -75,7 +75,9 @@ def as_program(train: "TrainFn | Program") -> "Program":
     return train if isinstance(train, (PythonProgram, CommandProgram)) else PythonProgram(train)
 
 
-def load_program(experiment: "Experiment", base_dir: Path | None = None, source: str = "<experiment>") -> "Program":
+def load_program(
+    experiment: "Experiment", base_dir: Path | None = None, source: str = "<experiment>", cwd: Path | None = None
+) -> "Program":
     """What trains a trial of ``experiment``. Python modules are imported now, so a bad ``train:``
     is reported before anything is written. Commands run in the experiment file's folder."""
     from scitune.run.command import CommandProgram
@@ -84,4 +86,4 @@ def load_program(experiment: "Experiment", base_dir: Path | None = None, source:
         cwd = (base_dir or Path.cwd()).resolve()
         return CommandProgram(list(experiment.command), cwd, experiment.budget.trial_timeout)
     assert experiment.train is not None
-    return PythonProgram(load_train(experiment.train, base_dir, source))
+    return PythonProgram(load_train(experiment.train, base_dir, source, cwd))

@@ -129,11 +129,15 @@ class Trial:
         """Save ``state`` (e.g. ``{"model": model.state_dict(), "optimizer": opt.state_dict()}``)
         as the checkpoint of ``step``, atomically. scitune keeps the best few by the objective at
         their step, plus the latest, and deletes the rest. Returns the file's path."""
-        return self._require_files().save(step, state)
+        files = self._require_files()
+        self.flush()  # a resumed trial keeps the points up to its checkpoint: they must be stored first
+        return files.save(step, state)
 
     def adopt_checkpoint(self, step: int, path: Path) -> None:
         """Register a checkpoint file the training program wrote itself (command mode)."""
-        self._require_files().adopt(step, path)
+        files = self._require_files()
+        self.flush()
+        files.adopt(step, path)
 
     @property
     def resume_point(self) -> tuple[int, str] | None:

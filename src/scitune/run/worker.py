@@ -10,7 +10,7 @@ import os
 import signal
 import socket
 import traceback
-from typing import Any
+from typing import Any, Protocol
 
 from pathlib import Path
 
@@ -30,6 +30,14 @@ from scitune.store import (
 
 HOST = socket.gethostname()
 _TRACEBACK_LIMIT = 20_000
+
+
+class Proposer(Protocol):
+    """Makes a new trial for a worker that found none to claim (scitune.search.proposer)."""
+
+    def propose(self, store: Store, experiment_id: int, owner: str, host: str) -> ClaimedTrial | None: ...
+
+    def remaining(self, store: Store, experiment_id: int) -> int: ...
 
 
 class Interrupted(BaseException):
@@ -159,8 +167,10 @@ def worker_main(
     stop: Any,
     study_ids: list[int] | None,
     root: Path,
+    proposer: Proposer | None = None,
 ) -> None:
-    """Entry point of a worker process (forked by the local runner)."""
+    """Entry point of a worker process (forked by the local runner). With a ``proposer``, a worker
+    that finds no trial to claim asks it for a new one before it stops."""
     signal.signal(signal.SIGTERM, raise_interrupted)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     runner_pid = int(owner_prefix.rstrip(":").rsplit(":", 1)[1])
@@ -172,6 +182,8 @@ def worker_main(
     try:
         while not stop.is_set() and os.getppid() == runner_pid:
             claimed = store.claim(experiment_id, owner, HOST, study_ids)
+            if claimed is None and proposer is not None:
+                claimed = proposer.propose(store, experiment_id, owner, HOST)
             if claimed is None:
                 break
             run_trial(store, experiment, program, claimed, owner, root)

@@ -147,12 +147,13 @@ class Store(StoreReads):
         config_text: str,
         config_path: str | None = None,
         command: str | None = None,
-        growable: Sequence[str] = ("budget.trials_per_study",),
+        growable: Sequence[str] = ("budget.trials_per_study", "report"),
     ) -> int:
         """Record the experiment, or check that the stored one is the same experiment.
 
-        Only the keys in ``growable`` may differ (a study can be enlarged); any other change would
-        silently mix trials of two different experiments under one name, so it is refused."""
+        Only the keys in ``growable`` (and keys below them) may differ: a study can be enlarged, and
+        the report's thresholds read results without changing them. Any other change would silently
+        mix trials of two different experiments under one name, so it is refused."""
         now = time.time()
         with self._write() as conn:
             row = conn.execute(select(experiments).where(experiments.c.name == name)).mappings().first()
@@ -167,7 +168,10 @@ class Store(StoreReads):
             if row is None:
                 result = conn.execute(insert(experiments).values(name=name, created_at=now, **values))
                 return int(result.inserted_primary_key[0])
-            changes = [c for c in _definition_changes(row["definition"], dict(definition)) if c not in growable]
+            changes = [
+                c for c in _definition_changes(row["definition"], dict(definition))
+                if not any(c == g or c.startswith(g + ".") for g in growable)
+            ]
             if changes:
                 raise ExperimentChangedError(
                     f"experiment '{name}' is already in the store with a different definition "
@@ -267,6 +271,28 @@ class Store(StoreReads):
             trial_id, study_id, study, number, dict(sql.json_value(params)), int(seed), attempts + 1,
             directory, latest.step if latest else None, latest.path if latest else None,
         )
+
+    @retrying
+    def add_running_trial(
+        self, study_id: int, study: str, number: int, params: Mapping[str, Any], seed: int, owner: str, host: str
+    ) -> ClaimedTrial | None:
+        """Insert trial ``number`` of a study as already running for ``owner`` (a point proposed by
+        an adaptive search), or return None when another runner inserted that number first: the
+        unique (study_id, number) constraint decides, so a proposal made without knowing of a
+        newer trial is never stored and the caller proposes again."""
+        now = time.time()
+        with self._write() as conn:
+            stmt = _dialect_insert(conn, trials).values(
+                study_id=study_id, number=number, params=dict(params), seed=seed, state=RUNNING, owner=owner,
+                host=host, attempts=1, created_at=now, started_at=now, heartbeat_at=now,
+            )
+            result = conn.execute(stmt.on_conflict_do_nothing(index_elements=["study_id", "number"]))
+            if result.rowcount != 1:
+                return None
+            trial_id = conn.execute(
+                select(trials.c.id).where(trials.c.study_id == study_id, trials.c.number == number)
+            ).scalar_one()
+        return ClaimedTrial(int(trial_id), study_id, study, number, dict(params), int(seed), 1)
 
     @staticmethod
     def _truncate(conn: Connection, trial_id: int, keep_through: int | None) -> None:
