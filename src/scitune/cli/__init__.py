@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 
 from scitune.cli import core  # noqa: F401  (registers run, status, trials)
+from scitune.cli import bayes  # noqa: F401  (registers refine, test)
 from scitune.cli import decide  # noqa: F401  (registers retrain, compare, launch, launches, incumbent, log, note)
 from scitune.cli import report  # noqa: F401
 from scitune.cli import protocol  # noqa: F401  (registers steps, batch-size, warmup, stability, round2, adam-preset)

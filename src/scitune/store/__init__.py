@@ -1,6 +1,7 @@
 """The store: experiments, studies, trials and every metric point, in SQLite or PostgreSQL."""
 
 from scitune.store import decisions  # noqa: F401  (adds the launches and notes tables to the schema)
+from scitune.store import testset  # noqa: F401  (adds the test_results table to the schema)
 from scitune.store.schema import (
     CLAIMABLE,
     COMPLETED,
