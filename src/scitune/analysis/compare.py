@@ -30,7 +30,6 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 ADOPT, NOT_ENOUGH, WORSE = "adopt", "not enough evidence", "worse"
 VERDICTS = (ADOPT, NOT_ENOUGH, WORSE)
@@ -159,6 +158,8 @@ def compare_samples(
 def _t_bounds(gain: float, se: float, df: float, alpha: float) -> tuple[float, float, float]:
     """The gain's two one-sided ``alpha`` bounds and the one-sided p-value of "no gain", from
     Student's t with ``df`` degrees of freedom (the same numbers as scipy's ``ttest_ind``)."""
+    from scipy import stats  # imported when a comparison is made, not with the store
+
     half = float(stats.t.ppf(1 - alpha, df)) * se
     return gain - half, gain + half, float(stats.t.sf(gain / se, df))
 
@@ -181,6 +182,8 @@ def _power_factors(alpha: float, power: float, most: int) -> tuple[np.ndarray, n
     """``n`` from 2 to ``most`` and ``2 (t[1-alpha] + t[power])^2`` at ``2n - 2`` degrees of freedom."""
     n = np.arange(2, most + 1)
     df = 2 * n - 2
+    from scipy import stats
+
     return n, 2 * (stats.t.ppf(1 - alpha, df) + stats.t.ppf(power, df)) ** 2
 
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 DEFAULT_CONFIDENCE = 0.95
 VARIANCE_COLUMNS = ["study", "trial", "id", "original", "reruns", "mean", "std", "ci_low", "ci_high", "unstable"]
@@ -64,6 +63,8 @@ def describe(values: Sequence[float], confidence: float = DEFAULT_CONFIDENCE) ->
     std = float(sample.std(ddof=1))
     if std == 0.0:
         return mean, 0.0, mean, mean
+    from scipy import stats  # here, not at import: `scitune status` should not wait for scipy.stats
+
     low, high = stats.t.interval(confidence, sample.size - 1, loc=mean, scale=std / math.sqrt(sample.size))
     return mean, std, float(low), float(high)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Group
@@ -11,12 +11,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from scitune.analysis.findings import CHECKS, Finding, trust_line
 from scitune.cli._app import StoreOption, app, out
 from scitune.config import load_experiment
 from scitune.errors import ConfigError
-from scitune.report import Report, write_report
 from scitune.store import Store
+
+if TYPE_CHECKING:  # plotting libraries load only when a report is asked for: the CLI starts fast
+    from scitune.analysis.findings import Finding
+    from scitune.report import Report
 
 STYLE = {"warning": "bold dark_orange", "note": "bold blue", "info": "bold green"}
 
@@ -54,6 +56,8 @@ def report(
         if other.name != experiment:
             raise ConfigError(f"{file}: is experiment '{other.name}', not '{experiment}'")
         settings = other.report_settings
+    from scitune.report import write_report
+
     result = write_report(Store(store), experiment, out_dir, settings, png)
     print_report(result)
 
@@ -67,6 +71,8 @@ def _block(finding: Finding) -> Text:
 
 
 def print_report(result: Report) -> None:
+    from scitune.analysis.findings import CHECKS, trust_line
+
     out.print(Text.assemble((result.experiment, "bold"), ": ", result.goal))
     answer = next(f for f in result.findings if f.check == "goal")
     block = _block(answer)

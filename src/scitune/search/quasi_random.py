@@ -15,7 +15,6 @@ from typing import Any, Mapping
 
 import numpy as np
 import scipy
-from scipy.stats import qmc
 
 from scitune.space import Scalar, SearchSpace
 
@@ -36,6 +35,8 @@ class QuasiRandomSearch:
             raise ValueError("start and n must be non-negative")
         if self.space.dimensions == 0:
             return np.empty((n, 0))
+        from scipy.stats import qmc  # scipy.stats takes a second to import; only runs need it
+
         # A fresh engine per call: scrambling depends only on the seed, and fast_forward makes
         # row `start` the next one drawn, so any window of the sequence is reproducible.
         engine = qmc.Halton(d=self.space.dimensions, scramble=True, rng=np.random.default_rng(self.seed))
