@@ -12,9 +12,7 @@ from typing import Annotated
 import typer
 
 from scitune.cli._app import StoreOption, app, fmt, out
-from scitune.refine import refine_experiment, write_refined
 from scitune.store import Store
-from scitune.testset import run_test
 
 
 class Sampler(str, Enum):
@@ -38,6 +36,8 @@ def refine(
     """Propose a narrower search space from an exploration's best trials and write it as a ready
     experiment file for the Bayesian round (warm-started from the exploration). Refuses, saying why,
     while a study's best trial sits near the edge of a range: widen it and explore again first."""
+    from scitune.refine import refine_experiment, write_refined  # scipy.stats: only when asked
+
     refined = refine_experiment(Store(store), experiment, new_name=name, sampler=sampler.value, trials_per_study=trials)
     path = write_refined(refined, out_path, overwrite=force)
     out.print(f"refined search space for [bold]{refined.name}[/bold], from the best trials of '{experiment}':")
@@ -63,6 +63,8 @@ def test(
     test function and record the result apart from everything that ranks trials (it is never used
     for selection)."""
     command = shlex.join(["scitune", *sys.argv[1:]]) if sys.argv else None
+    from scitune.testset import run_test
+
     result = run_test(Store(store), experiment, trial, function=function, metric=metric, command=command)
     chosen = result.trial
     out.print(f"{experiment} trial {chosen.name}: {result.objective} {fmt(chosen.best_value)} at its best step "
