@@ -44,8 +44,22 @@ def planted_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_report_files_and_findings(planted_store: Path, tmp_path: Path) -> None:
     report = write_report(Store(str(planted_store)), "planted", tmp_path / "out")
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == ["axis.png", "best-steps.png", "curves.png", "findings.json", "isolation-width.png", "report.html"]
-    assert [p.name for p in report.pngs] == ["isolation-width.png", "axis.png", "curves.png", "best-steps.png"]
+    assert names == [
+        "axis.png",
+        "best-steps.png",
+        "curves.png",
+        "findings.json",
+        "isolation-width.png",
+        "report.html",
+        "trial-budget.png",
+    ]
+    assert [p.name for p in report.pngs] == [
+        "isolation-width.png",
+        "axis.png",
+        "trial-budget.png",
+        "curves.png",
+        "best-steps.png",
+    ]
     checks = [f.check for f in report.findings]
     assert checks[0] == "goal" and "boundary" in checks and "overfitting" in checks
     assert report.findings[0].data["ranking"][0]["retrain_mean"] == pytest.approx(0.1173, abs=1e-4)
@@ -63,7 +77,7 @@ def test_html_is_self_contained_with_the_library_once(planted_store: Path, tmp_p
     assert len(page) < 8e6 and report.pngs == []
     assert len(re.findall(r"\* plotly\.js v\d", page)) == 1  # the library's banner: embedded exactly once
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=\"?http|@import", page)  # nothing to fetch
-    assert page.count('class="scitune-plot"') == 4 and 'data-plots="4"' in page
+    assert page.count('class="scitune-plot"') == 5 and 'data-plots="5"' in page
     # The goal first, then the findings, then the plots.
     goal, findings_at, plots_at = (
         page.index("Does a wider layer"),

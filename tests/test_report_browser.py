@@ -123,8 +123,8 @@ def test_every_plot_renders_without_errors(browser, report_store: Path, tmp_path
     report = write_report(Store(str(report_store)), "planted", tmp_path / "report", png=False)
     check = open_page(browser, report.html)
     assert check.errors == []
-    assert check.expected == 4 and len(check.figures) == 4
-    assert check.rendered == ["isolation-width", "axis", "curves", "best-steps"], check.figures
+    assert check.expected == 5 and len(check.figures) == 5
+    assert check.rendered == ["isolation-width", "axis", "trial-budget", "curves", "best-steps"], check.figures
     assert (
         browser.execute_script("return document.querySelectorAll('article.finding').length") == len(report.findings) - 1
     )
@@ -145,13 +145,13 @@ def test_the_check_catches_a_throwing_script_and_a_missing_library(
     throwing = tmp_path / "throwing.html"
     throwing.write_text(page.replace("</body>", "<script>throw new Error('planted failure')</script></body>"))
     check = open_page(browser, throwing)
-    assert any("planted failure" in e for e in check.errors) and len(check.rendered) == 4
+    assert any("planted failure" in e for e in check.errors) and len(check.rendered) == 5
 
     start = page.index('<script type="text/javascript">')
     end = page.index("</script>", start) + len("</script>")
     bare = tmp_path / "no-library.html"
     bare.write_text(page[:start] + page[end:])  # the report without its embedded plotly.js
     check = open_page(browser, bare, timeout=3)
-    assert check.rendered == [] and check.expected == 4
+    assert check.rendered == [] and check.expected == 5
     assert any("Plotly is not defined" in e for e in check.errors), check.errors
     shutil.rmtree(tmp_path / "report")

@@ -1,9 +1,9 @@
 """The report: one self-contained HTML file, a PNG per plot and the findings, for one experiment.
 
 ``write_report(store, "digits-width")`` reads the experiment from the store, runs the post-study
-checks (:func:`scitune.analysis.review.review`), draws the axis, isolation, training-curve and
-best-step plots, and writes ``report.html`` (plotly.js embedded once, so it opens offline),
-``<plot>.png`` for each plot and ``findings.json``. ``findings(store, name)`` gives the findings
+checks (:func:`scitune.analysis.review.review`), draws the isolation, axis, trial-budget,
+training-curve and best-step plots, and writes ``report.html`` (plotly.js embedded once, so it
+opens offline), ``<plot>.png`` for each plot and ``findings.json``. ``findings(store, name)`` gives the findings
 alone, as plain data. Only each study's best few trials' metric points are read from the store:
 the checks and the plots need no more, which keeps a report of thousands of trials fast.
 """
@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 from pydantic import ValidationError
 
 from scitune import __version__
+from scitune.analysis.budget import DEFAULT_RESAMPLES
 from scitune.analysis.findings import CHECKS, Finding, num
 from scitune.analysis.ranking import top_trials
 from scitune.analysis.review import Review, review
@@ -30,6 +31,7 @@ from scitune.errors import ScituneError
 from scitune.plots import (
     AxisPlotInfo,
     BestStepInfo,
+    BudgetPlotInfo,
     CurvesPlotInfo,
     IsolationPlotInfo,
     axis_figure,
@@ -38,6 +40,9 @@ from scitune.plots import (
     best_step_figure,
     best_step_info,
     best_step_png,
+    budget_figure,
+    budget_plot_info,
+    budget_png,
     curves_figure,
     curves_plot_info,
     curves_png,
@@ -81,6 +86,7 @@ _BACKENDS: dict[type, tuple[Callable[[Any], go.Figure], Callable[[Any, Path], Pa
     IsolationPlotInfo: (isolation_figure, isolation_png),
     CurvesPlotInfo: (curves_figure, curves_png),
     BestStepInfo: (best_step_figure, best_step_png),
+    BudgetPlotInfo: (budget_figure, budget_png),
 }
 
 
@@ -127,7 +133,8 @@ def findings(store: Store, name: str, settings: ReportSettings | None = None) ->
 
 
 def build_plots(data: ReportData, result: Review) -> list[Plot]:
-    """Every plot of the report, in reading order: isolation (the goal), axis, curves, best steps."""
+    """Every plot of the report, in reading order: isolation (the goal), axis, trial budget, curves,
+    best steps."""
     exp, s = data.experiment, result.settings
     metric, mode, steps = exp.objective.metric, exp.objective.mode, exp.budget.max_train_steps
     names = [st["name"] for st in data.studies]
@@ -140,9 +147,10 @@ def build_plots(data: ReportData, result: Review) -> list[Plot]:
                     f"Isolation plot: {param}",
                     (
                         f"Each point is the best {metric} found at one value of {param} after tuning the nuisance "
-                        "hyperparameters away: the goal's answer at a glance. Where a best "
-                        "trial was retrained with other "
-                        "seeds, a diamond shows the retrains' mean with one standard deviation as error bars."
+                        "hyperparameters away: the goal's answer at a glance. Where a best trial was retrained "
+                        "with other seeds, a diamond shows the reruns' mean (the retrained trial itself left out) "
+                        "with error bars of its 95% confidence interval (Student's t; none from a single rerun); "
+                        "hover for the standard deviation."
                     ),
                     isolation_plot_info(result.bests, param, values, metric, mode),
                 )
@@ -162,6 +170,21 @@ def build_plots(data: ReportData, result: Review) -> list[Plot]:
                     "too narrow."
                 ),
                 axis_plot_info(data.trials, exp.space, metric, mode, s.top_k, s.edge_fraction, names),
+            )
+        )
+    if result.budgets:
+        plots.append(
+            Plot(
+                "trial-budget",
+                "How many trials were enough",
+                (
+                    f"The best {metric} to expect from a study of k trials, for k up to each study's size: "
+                    f"{DEFAULT_RESAMPLES:,} draws of k of its finished trials with replacement (infeasible and "
+                    "failed ones take their slot), the line their median best, the dark band the middle 50% of "
+                    "draws and the light band 5–95%. A line still falling at the right end means more trials "
+                    "would likely still help; a flat one, that they were enough."
+                ),
+                budget_plot_info(result.budgets, metric, mode),
             )
         )
     plots.append(

@@ -1,28 +1,31 @@
 """Findings: what the checks found, each with the number behind it and what to do about it.
 
-A :class:`Finding` is plain data (``to_dict()`` gives JSON-ready values), built here from the
-results of the pure checks in ``boundaries``, ``sampling``, ``curves`` and ``goal``. The thresholds
-come from :class:`~scitune.config.ReportSettings`; docs/report.md documents each.
+A :class:`Finding` is plain data (``to_dict()`` gives JSON-ready values). This module holds the
+record, its wording helpers and the findings about the search: the goal's answer (from ``goal``),
+the search space (``boundaries``, ``sampling``) and the trial budget (``budget``). The findings
+about the best trials' training curves are in :mod:`scitune.analysis.curve_findings`. The
+thresholds come from :class:`~scitune.config.ReportSettings`; docs/report.md documents each.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from scitune.analysis.boundaries import EdgeHit, InfeasibleRegion, widened_bound
-from scitune.analysis.curves import TRANSIENT, CurveDiagnosis, metric_role
-from scitune.analysis.goal import GoalAnswer
+from scitune.analysis.budget import BudgetCurve
+from scitune.analysis.goal import GoalAnswer, measured
+from scitune.analysis.ranking import oriented
 from scitune.analysis.sampling import Feasibility, NearBest
+from scitune.analysis.variance import TrialVariance
 from scitune.config import ReportSettings
 from scitune.space import RangeParam, SearchSpace
 
 WARNING, NOTE, INFO = "warning", "note", "info"
-NOISE_MARGIN = 4  # an overfitting rise must exceed this many step-to-step sds
 SEVERITY_ORDER = {INFO: 0, WARNING: 1, NOTE: 2}
 
 # Every check, and what it means when it finds nothing (the report lists those as passed).
@@ -31,6 +34,7 @@ CHECKS = {
     "boundary": "the best trials lie inside every nuisance range",
     "infeasible": "few infeasible or failed trials, and none bordering the best",
     "few_points": "enough trials near the best in every study",
+    "more_trials": "more trials would likely not improve any study's best",
     "overfitting": "no validation objective worsens after its best step",
     "noise": "no noisy curve among the best trials",
     "still_improving": "no study was still improving when training stopped",
@@ -85,7 +89,7 @@ def trust_line(findings: Iterable[Finding]) -> str:
     rest = [f for f in findings if f.check != "goal"]
     warnings = sum(f.severity == WARNING for f in rest)
     notes = sum(f.severity == NOTE for f in rest)
-    plural = lambda n, word: f"{n} {word}{'s' if n != 1 else ''}"  # noqa: E731
+    plural = lambda n, word: f"{n} {word}{'s' if n != 1 else ''}"
     if warnings:
         return f"Before trusting this answer, look at the {plural(warnings, 'warning')} below" + (
             f" (and {plural(notes, 'note')})." if notes else "."
@@ -306,183 +310,65 @@ def density_findings(
     return findings
 
 
-# -- curves ------------------------------------------------------------------------------------
-
-
-def _trial_label(row: pd.Series) -> str:
-    return f"#{int(row['trial'])}"
-
-
-def curve_findings(
-    top: pd.DataFrame,
-    diagnoses: dict[tuple[int, str], CurveDiagnosis],
-    objective: str,
-    max_train_steps: int,
-    settings: ReportSettings,
-    goal_gap: float | None = None,
+def budget_findings(
+    curves: list[BudgetCurve], answer: GoalAnswer, metric: str, mode: str, trials_per_study: int
 ) -> list[Finding]:
-    """Overfitting and noise among each study's best trials (``top``: best first per study)."""
+    """A study whose bootstrapped expected best still improved over the last doubling of its trials
+    (:func:`scitune.analysis.budget.budget_curves`). A warning when a gain like that one would be
+    enough to overtake the study ranked first (more trials could change the answer), else a note."""
+    leader = answer.ranking[0] if answer.ranking else None
+    bests = {b.study: b.best_value for b in answer.ranking}
     findings = []
-    for study, group in top.groupby("study", sort=False):
-        over, noisy = [], []
-        for rank, (_, row) in enumerate(group.iterrows()):
-            tid = int(row["id"])
-            d = diagnoses.get((tid, objective))
-            # A rise within a few noise sds of the best is noise, not a trend.
-            if (
-                d
-                and d.rise >= settings.overfit_rise
-                and d.after_best >= 2
-                and (d.sigma is None or d.rise_abs > NOISE_MARGIN * d.sigma)
-            ):
-                over.append((rank, row, d))
-            for (trial_id, metric), c in diagnoses.items():
-                if trial_id != tid or metric_role(metric, objective) == "other" or c.noise is None:
-                    continue
-                if c.noise >= settings.noise:
-                    noisy.append((rank, row, metric, c))
-        if over:
-            shown = over[:3]
-            many = len(shown) > 1
-            lines = [
-                f"trial{'s' if many else ''} {', '.join(_trial_label(r) for _, r, _ in shown)} end "
-                f"{', '.join(num(d.rise_abs) for _, _, d in shown)} above {'their' if many else 'its'} best "
-                f"({', '.join(num(d.best_value) for _, _, d in shown)} at step{'s' if many else ''} "
-                f"{', '.join(str(d.best_step) for _, _, d in shown)} of {max_train_steps}): "
-                f"{', '.join(pct(d.rise) for _, _, d in shown)} of the improvement made after the first "
-                f"{pct(TRANSIENT)} of training"
-            ]
-            best_over = over[0][0] == 0
-            findings.append(
-                Finding(
-                    check="overfitting",
-                    severity=WARNING if best_over else NOTE,
-                    title=(
-                        f"{study}: {objective} worsens after its best step in {len(over)} of "
-                        f"its {len(group)} best trials"
-                    ),
-                    evidence="; ".join(lines) + f" (threshold {pct(settings.overfit_rise)}).",
-                    suggestion=(
-                        "add or retune regularization (weight decay, dropout, augmentation) before comparing "
-                        "scientific values, unless regularization is what this experiment studies: overfitting "
-                        "among the best trials lets selection reward accidental regularizers."
-                    ),
-                    study=str(study),
-                    data={
-                        "trials": [int(r["trial"]) for _, r, _ in over],
-                        "rise": [d.rise for _, _, d in over],
-                        "best_trial_overfits": best_over,
-                    },
-                )
-            )
-        if noisy:
-            worst: dict[str, tuple] = {}
-            for item in noisy:
-                if item[2] not in worst or item[3].noise > worst[item[2]][3].noise:
-                    worst[item[2]] = item
-            lines = [
-                f"{m}: step-to-step sd {num(c.sigma)} in trial {_trial_label(r)}, {pct(c.noise)} of the "
-                "curve's improvement after the first 10% of training (or of its level, if larger)"
-                for m, (_, r, _, c) in worst.items()
-            ]
-            on_objective = objective in worst
-            extra = ""
-            if on_objective and goal_gap is not None and worst[objective][3].sigma > goal_gap:
-                extra = f"; larger than the {num(goal_gap)} gap between the two best scientific values"
-            findings.append(
-                Finding(
-                    check="noise",
-                    severity=WARNING if on_objective else NOTE,
-                    title=f"{study}: noisy curves ({', '.join(worst)}) among its best trials",
-                    evidence="; ".join(lines) + extra + f" (threshold {pct(settings.noise)}).",
-                    suggestion=(
-                        "the value at the best step is partly luck: evaluate on more validation data, use a "
-                        "larger batch, decay the learning rate, or average weights (Polyak/EMA); retrain the "
-                        "best trials before trusting small gaps."
-                    ),
-                    study=str(study),
-                    data={
-                        "metrics": {
-                            m: {"trial": int(r["trial"]), "sigma": c.sigma, "noise": c.noise}
-                            for m, (_, r, _, c) in worst.items()
-                        }
-                    },
-                )
-            )
-    return findings
-
-
-def step_findings(
-    top: pd.DataFrame,
-    diagnoses: dict[tuple[int, str], CurveDiagnosis],
-    objective: str,
-    max_train_steps: int,
-    eval_every: int,
-    settings: ReportSettings,
-) -> list[Finding]:
-    """Where the best trials reached their best: consistently in the last ``late_fraction`` while
-    still gaining (train longer), or always in the first ``early_fraction`` (fewer steps would do).
-    One finding each across studies, since max_train_steps is the experiment's."""
-    late_lines, late_studies, early_lines, early_studies, latest = [], [], [], [], 0
-    for study, group in top.groupby("study", sort=False):
-        steps = pd.to_numeric(group["best_step"], errors="coerce").dropna().astype(int).tolist()
-        if not steps:
+    for c in curves:
+        if not c.more_would_help or c.last_doubling_gain is None:
             continue
-        shown = ", ".join(str(s) for s in steps)
-        if all(s >= (1 - settings.late_fraction) * max_train_steps for s in steps):
-            gains = [diagnoses[(int(i), objective)].late_gain for i in group["id"] if (int(i), objective) in diagnoses]
-            gain = float(np.median(gains)) if gains else None
-            if gain is None or gain >= settings.min_late_gain:
-                late_studies.append(str(study))
-                late_lines.append(
-                    f"{study}: best steps {shown}"
-                    + (
-                        f", still gaining {pct(gain)} of their improvement in that stretch (median)"
-                        if gain is not None
-                        else ""
-                    )
-                )
-        if all(s <= settings.early_fraction * max_train_steps for s in steps):
-            early_studies.append(str(study))
-            early_lines.append(f"{study}: best steps {shown}")
-            latest = max(latest, *steps)
-    findings = []
-    total = top["study"].nunique()
-    if late_studies:
-        findings.append(
-            Finding(
-                check="still_improving",
-                severity=WARNING,
-                title=f"Still improving when training stopped in {len(late_studies)} of {total} studies",
-                evidence=(
-                    f"every one of the top {settings.top_k} trials reached its best in the last "
-                    f"{pct(settings.late_fraction)} of the {max_train_steps} steps. " + "; ".join(late_lines) + "."
-                ),
-                suggestion=(
-                    f"train longer: raise max_train_steps (e.g. to {2 * max_train_steps}) and retune the "
-                    "learning-rate decay schedule for the longer run; results at this budget understate what "
-                    "each configuration can reach."
-                ),
-                data={"studies": late_studies, "max_train_steps": max_train_steps},
+        gain, n = c.last_doubling_gain, c.trials
+        behind = None
+        if leader is not None and leader.study != c.study and bests.get(c.study) is not None:
+            behind = float(oriented(bests[c.study], mode) - oriented(leader.best_value, mode))
+        overtakes = behind is not None and gain > behind
+        evidence = c.message.removeprefix(f"{c.study}: ") + "."
+        if c.median and c.median[-1] is not None and c.budgets[-1] == n:
+            evidence += (
+                f" At {n} trials the median best {metric} over the bootstrap draws is {num(c.median[-1])} "
+                f"(5–95%: {num(c.q05[-1])} to {num(c.q95[-1])})."
             )
-        )
-    if early_studies:
-        suggested = int(math.ceil(3 * latest / eval_every) * eval_every) if latest else eval_every
+        if overtakes:
+            evidence += f" It trails {leader.study} by {num(behind)}, less than that gain."  # type: ignore[union-attr]
+        unfinished = trials_per_study - n
+        if unfinished > 0:
+            suggestion = (
+                f"finish its {unfinished} unfinished trials with `scitune run` and look again: this verdict is "
+                f"for the {n} finished so far."
+            )
+        else:
+            suggestion = (
+                f"raise trials_per_study from {trials_per_study} to {2 * trials_per_study} and `scitune run` again "
+                "(each study is extended with the next points of its sequence; finished trials are kept)"
+            ) + (
+                ", before concluding: another doubling that gains as much could overtake the study ranked first."
+                if overtakes
+                else "; expect less from the next doubling than from the last, as gains shrink near the best."
+            )
         findings.append(
             Finding(
-                check="saturated",
-                severity=NOTE,
-                title=f"Saturated early in {len(early_studies)} of {total} studies",
-                evidence=(
-                    f"every one of the top {settings.top_k} trials reached its best within the first "
-                    f"{pct(settings.early_fraction)} of the {max_train_steps} steps. " + "; ".join(early_lines) + "."
-                ),
-                suggestion=(
-                    f"fewer steps would do: about {suggested} (3x the latest best step) instead of "
-                    f"{max_train_steps}, with the schedule retuned for the shorter run; the saved compute buys "
-                    "more trials."
-                ),
-                data={"studies": early_studies, "suggested_max_train_steps": suggested},
+                check="more_trials",
+                severity=WARNING if overtakes else NOTE,
+                title=f"{c.study}: more trials would likely still improve its best {metric}",
+                evidence=evidence,
+                suggestion=suggestion,
+                study=c.study,
+                data={
+                    "finished": n,
+                    "completed": c.completed,
+                    "from_trials": n // 2,
+                    "to_trials": n,
+                    "last_doubling_gain": gain,
+                    "threshold": c.threshold,
+                    "threshold_source": c.threshold_source,
+                    "behind_first": behind,
+                    "suggested_trials_per_study": 2 * trials_per_study,
+                },
             )
         )
     return findings
@@ -491,14 +377,23 @@ def step_findings(
 # -- the goal ----------------------------------------------------------------------------------
 
 
+def _retrains(v: TrialVariance | None) -> str:
+    """The best trial's reruns, as the goal's evidence shows them (empty when it was not retrained)."""
+    if v is None:
+        return ""
+    unstable = f", {v.unstable} more diverged or failed" if v.unstable else ""
+    if measured(v) is None:
+        return f"; retrains: none completed{unstable}"
+    spread = f" ± {num(v.std)}" if v.std is not None else ""
+    return f"; retrains {num(v.mean)}{spread}, n={v.n}{unstable}"
+
+
 def goal_finding(answer: GoalAnswer, metric: str, mode: str, studies: int, top_k: int = 3) -> Finding:
     """The goal's answer, always present: the best objective per scientific value, the gap between
     the first two, and the caveat when the gap is within the noise."""
     word = "lowest" if mode == "min" else "highest"
     per_value = "; ".join(
-        f"{b.study}: {num(b.best_value)} (trial #{b.best_trial}, step {b.best_step}"
-        + (f"; retrains {num(b.retrain.center)} ± {num(b.retrain.std)}, n={b.retrain.n}" if b.retrain else "")
-        + ")"
+        f"{b.study}: {num(b.best_value)} (trial #{b.best_trial}, step {b.best_step}{_retrains(b.retrain)})"
         for b in answer.ranking
     )
     if answer.missing:
@@ -511,8 +406,13 @@ def goal_finding(answer: GoalAnswer, metric: str, mode: str, studies: int, top_k
                 "best": b.best_value,
                 "trial": b.best_trial,
                 "spread": b.spread,
-                "retrain_mean": b.retrain.center if b.retrain else None,
+                "retrain_mean": b.retrain.mean if b.retrain else None,
                 "retrain_std": b.retrain.std if b.retrain else None,
+                "retrain_n": b.retrain.n if b.retrain else 0,
+                "retrain_ci": [b.retrain.ci_low, b.retrain.ci_high]
+                if b.retrain and b.retrain.std is not None
+                else None,
+                "retrain_unstable": b.retrain.unstable if b.retrain else 0,
             }
             for b in answer.ranking
         ],

@@ -4,37 +4,26 @@ This is the isolation plot's content (SPEC.md section C): one point per study, i
 far apart two scientific values are means little without a sense of the noise, so each study also
 carries a spread:
 
-- with retrain results (reruns of a study's best trial with other seeds), their mean and standard
-  deviation: the retrain variance the playbook asks for before adopting a change. The best trial's
-  own result is left out of that mean, since it was selected for being lucky;
+- with retrain results (reruns of a study's best trial with other seeds), their
+  :class:`~scitune.analysis.variance.TrialVariance`: mean, standard deviation and confidence
+  interval, the retrain variance the playbook asks for before adopting a change. The best trial's
+  own result is left out of it, since it was selected for being lucky;
 - without them, the gap between the study's best and its ``top_k``-th best trial: how much the best
   objective moves between nearby points of the search, a rough proxy for study luck.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
 from scitune.analysis.ranking import oriented, ranked
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A center with an interval around it (mean ± one standard deviation for retrains)."""
-
-    center: float
-    low: float
-    high: float
-    n: int
-
-    @property
-    def std(self) -> float:
-        return (self.high - self.low) / 2
+from scitune.analysis.variance import TrialVariance
 
 
 @dataclass(frozen=True)
@@ -49,7 +38,7 @@ class StudyBest:
     best_trial_id: int | None = None
     best_step: int | None = None
     spread: float | None = None  # best minus top_k-th best (absolute); None with fewer than 2 completed
-    retrain: Interval | None = None
+    retrain: TrialVariance | None = None  # the best trial's reruns, when it was retrained
 
 
 @dataclass(frozen=True)
@@ -65,33 +54,16 @@ class GoalAnswer:
     decisive: bool | None = None  # None when there is nothing to compare
 
 
-def retrain_intervals(search: pd.DataFrame, retrain: pd.DataFrame | None) -> dict[int, Interval]:
-    """Mean ± standard deviation of the completed retrains of each retrained trial, keyed by the
-    retrained (parent) trial's id."""
-    if retrain is None or retrain.empty or "parent_trial_id" not in retrain:
-        return {}
-    out = {}
-    done = retrain[(retrain["state"] == "completed") & retrain["best_value"].notna()]
-    for parent, group in done.groupby("parent_trial_id"):
-        values = group["best_value"].to_numpy(float)
-        values = values[np.isfinite(values)]
-        if not len(values):
-            continue
-        mean = float(values.mean())
-        std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-        out[int(parent)] = Interval(mean, mean - std, mean + std, len(values))
-    return out
-
-
 def study_bests(
     trials: pd.DataFrame,
     studies: list[Mapping[str, Any]],
     mode: str,
     top_k: int = 3,
-    retrain: Mapping[int, Interval] | None = None,
+    retrain: Mapping[int, TrialVariance] | None = None,
 ) -> list[StudyBest]:
     """One :class:`StudyBest` per study (``studies``: dicts with ``name`` and ``scientific``, in
-    order). ``retrain`` maps a trial id to its retrain interval (see :func:`retrain_intervals`)."""
+    order). ``retrain`` maps a trial id to its reruns' variance
+    (:func:`scitune.analysis.variance.trial_variances`)."""
     done = ranked(trials, mode)
     out = []
     for study in studies:
@@ -118,33 +90,33 @@ def study_bests(
     return out
 
 
+def measured(retrain: TrialVariance | None) -> TrialVariance | None:
+    """The retrain variance when at least one rerun completed (reruns that all diverged measure nothing)."""
+    return retrain if retrain is not None and retrain.mean is not None else None
+
+
 def goal_answer(bests: list[StudyBest], mode: str) -> GoalAnswer:
-    """Rank the studies and compare the first two: by their retrain means with Welch's t-test when
-    both were retrained (decisive at p < 0.05), else by their best objectives against the larger of
-    their top-k spreads (decisive when the gap is larger)."""
+    """Rank the studies and compare the first two: by their retrain means when both were retrained
+    and at least one has a standard deviation (two or more completed reruns), with Welch's t-test
+    when both have one (decisive at p < 0.05), else decisive when the gap exceeds twice the known
+    standard deviation; otherwise by their best objectives against the larger of their top-k
+    spreads (decisive when the gap is larger)."""
     have = [b for b in bests if b.best_value is not None]
     missing = [b.study for b in bests if b.best_value is None]
     have.sort(key=lambda b: float(oriented(b.best_value, mode)))  # type: ignore[arg-type]
     if len(have) < 2:
         return GoalAnswer(have, missing)
     first, second = have[0], have[1]
-    if first.retrain and second.retrain:
-        gap = abs(first.retrain.center - second.retrain.center)
-        noise = max(first.retrain.std, second.retrain.std)
+    a, b = measured(first.retrain), measured(second.retrain)
+    stds = [r.std for r in (a, b) if r is not None and r.std is not None]
+    if a is not None and b is not None and stds:
+        assert a.mean is not None and b.mean is not None
+        gap, noise = abs(a.mean - b.mean), max(stds)
         p = None
-        if first.retrain.n > 1 and second.retrain.n > 1:
-            p = float(
-                stats.ttest_ind_from_stats(
-                    first.retrain.center,
-                    first.retrain.std,
-                    first.retrain.n,
-                    second.retrain.center,
-                    second.retrain.std,
-                    second.retrain.n,
-                    equal_var=False,
-                ).pvalue
-            )
-        better = float(oriented(first.retrain.center, mode)) < float(oriented(second.retrain.center, mode))
+        if a.std is not None and b.std is not None:
+            p = float(stats.ttest_ind_from_stats(a.mean, a.std, a.n, b.mean, b.std, b.n, equal_var=False).pvalue)
+            p = p if math.isfinite(p) else None  # both without spread: the test is undefined
+        better = float(oriented(a.mean, mode)) < float(oriented(b.mean, mode))
         decisive = better and (p < 0.05 if p is not None else gap > 2 * noise)
         return GoalAnswer(have, missing, gap, noise, "retrain", p, decisive)
     gap = abs(first.best_value - second.best_value)  # type: ignore[operator]

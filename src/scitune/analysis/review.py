@@ -1,29 +1,33 @@
 """The post-study checklist (SPEC.md section C): run every check on an experiment's data and collect
-the findings, with the intermediate results the report's plots are drawn from."""
+the findings, with the intermediate results the report's plots are drawn from (the studies' bests
+with their retrain variance, and how each study's expected best grows with its number of trials)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
 from scitune.analysis.boundaries import EdgeHit, InfeasibleRegion, edge_hits, infeasible_regions
+from scitune.analysis.budget import BudgetCurve, budget_curves
+from scitune.analysis.curve_findings import curve_findings, step_findings
 from scitune.analysis.curves import CurveDiagnosis, diagnose_trials
 from scitune.analysis.findings import (
     CHECKS,
     Finding,
     boundary_findings,
-    curve_findings,
+    budget_findings,
     density_findings,
     feasibility_findings,
     goal_finding,
     order_findings,
-    step_findings,
 )
-from scitune.analysis.goal import GoalAnswer, StudyBest, goal_answer, retrain_intervals, study_bests
+from scitune.analysis.goal import GoalAnswer, StudyBest, goal_answer, study_bests
 from scitune.analysis.ranking import top_trials
 from scitune.analysis.sampling import Feasibility, NearBest, feasibility, near_best
+from scitune.analysis.variance import TrialVariance, study_noise, trial_variances
 from scitune.config import Experiment, ReportSettings, study_name
 
 
@@ -42,6 +46,8 @@ class Review:
     regions: list[InfeasibleRegion]
     feasibility: list[Feasibility]
     near_best: list[NearBest]
+    variances: dict[int, TrialVariance]  # retrained trials' reruns, by the retrained trial's id
+    budgets: list[BudgetCurve]  # per study: the expected best objective against the number of trials
 
 
 def default_studies(experiment: Experiment) -> list[dict[str, Any]]:
@@ -73,19 +79,36 @@ def review(
     regions = infeasible_regions(trials, space, mode, settings.edge_fraction)
     feasible = feasibility(trials, names)
     near = near_best(trials, mode, settings.near_best, names)
-    bests = study_bests(trials, studies, mode, settings.top_k, retrain_intervals(trials, retrain))
+    variances = trial_variances(trials, retrain)
+    bests = study_bests(trials, studies, mode, settings.top_k, variances)
     answer = goal_answer(bests, mode)
+    budgets = budget_curves(trials, mode, names, study_noise(variances)) if len(trials) else []
 
     findings = [
         goal_finding(answer, metric, mode, len(studies), settings.top_k),
         *boundary_findings(edges, regions, space, settings),
         *feasibility_findings(feasible, regions, settings),
         *density_findings(near, metric, budget.trials_per_study, settings),
+        *budget_findings(budgets, answer, metric, mode, budget.trials_per_study),
         *curve_findings(top, diagnoses, metric, budget.max_train_steps, settings, answer.gap),
         *step_findings(top, diagnoses, metric, budget.max_train_steps, budget.eval_every, settings),
     ]
+    # A check that could not run is not passed: no study was large enough to judge its trial budget.
+    skipped = {"goal"} | (set() if any(c.more_would_help is not None for c in budgets) else {"more_trials"})
     found = {f.check for f in findings}
-    passed = [check for check in CHECKS if check != "goal" and check not in found]
+    passed = [check for check in CHECKS if check not in skipped and check not in found]
     return Review(
-        order_findings(findings), passed, settings, top, diagnoses, bests, answer, edges, regions, feasible, near
+        order_findings(findings),
+        passed,
+        settings,
+        top,
+        diagnoses,
+        bests,
+        answer,
+        edges,
+        regions,
+        feasible,
+        near,
+        variances,
+        budgets,
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import matplotlib
+import plotly.graph_objects as go
 from matplotlib.figure import Figure
+from plotly.subplots import make_subplots
 
 matplotlib.use("Agg")  # PNGs only, never a window; must precede any pyplot import anywhere
 
@@ -43,6 +46,25 @@ def base_layout(title: str, height: int) -> dict[str, Any]:
         legend=dict(orientation="h", yref="container", y=1 - 46 / height, yanchor="top", x=0.01, xanchor="left"),
         hoverlabel=dict(font_size=12),
     )
+
+
+def grid_shape(panels: int, columns: int = 3) -> tuple[int, int]:
+    """Rows and columns of a grid of ``panels`` panels, at most ``columns`` wide (one panel at least)."""
+    cols = min(columns, max(1, panels))
+    return math.ceil(max(1, panels) / cols), cols
+
+
+def subplot_grid(titles: list[str], columns: int = 3) -> tuple[go.Figure, int, int]:
+    """A plotly figure with one titled panel per entry of ``titles``: (figure, rows, columns)."""
+    rows, cols = grid_shape(len(titles), columns)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=titles or [""],
+        horizontal_spacing=0.07,
+        vertical_spacing=0.16 if rows > 1 else 0.1,
+    )
+    return fig, rows, cols
 
 
 def png_grid(rows: int, cols: int, cell: tuple[float, float], legend: bool = True) -> tuple[Figure, Any]:

@@ -18,7 +18,6 @@ from typing import Iterator, Literal
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from scitune.analysis.ranking import oriented, ranked, study_order
 from scitune.plots._style import (
@@ -27,10 +26,12 @@ from scitune.plots._style import (
     INFEASIBLE_COLOR,
     PNG_DPI,
     base_layout,
+    grid_shape,
     jitter,
     png_grid,
     png_legend,
     study_colors,
+    subplot_grid,
 )
 from scitune.space import ChoiceParam, RangeParam, SearchSpace
 
@@ -198,16 +199,7 @@ def _groups(info: AxisPlotInfo, panel: AxisPanel) -> Iterator[tuple[str, Kind, b
 
 def axis_figure(info: AxisPlotInfo) -> go.Figure:
     """The interactive (plotly) axis plot: one panel per nuisance hyperparameter."""
-    n = max(1, len(info.panels))
-    cols = min(COLUMNS, n)
-    rows = math.ceil(n / cols)
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=[p.param for p in info.panels] or [""],
-        horizontal_spacing=0.07,
-        vertical_spacing=0.16 if rows > 1 else 0.1,
-    )
+    fig, rows, cols = subplot_grid([p.param for p in info.panels], COLUMNS)
     colors = study_colors(info.studies)
     shown: set[str] = set()
     low, high = info.y_range
@@ -303,9 +295,7 @@ def axis_figure(info: AxisPlotInfo) -> go.Figure:
 
 def axis_png(info: AxisPlotInfo, path: Path) -> Path:
     """The same plot as a static PNG (matplotlib)."""
-    n = max(1, len(info.panels))
-    cols = min(COLUMNS, n)
-    rows = math.ceil(n / cols)
+    rows, cols = grid_shape(len(info.panels), COLUMNS)
     fig, axes = png_grid(rows, cols, (4.4, 3.2))
     colors = study_colors(info.studies)
     low, high = info.y_range

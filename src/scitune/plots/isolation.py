@@ -2,20 +2,33 @@
 after tuning the nuisance hyperparameters away (SPEC.md section C).
 
 One line per combination of the other scientific hyperparameters (a single line when there is only
-one). Where a value's best trial was retrained with other seeds, its retrain mean is drawn with
-error bars of one standard deviation beside the search's best (which is optimistic: it was picked
-for being the best)."""
+one). Where a value's best trial was retrained with other seeds, the reruns' mean is drawn beside
+the search's best (which is optimistic: it was picked for being the best), with error bars of the
+mean's 95% confidence interval (Student's t, from :mod:`scitune.analysis.variance`); a single
+completed rerun has no interval and is drawn without bars. The hover text adds the standard
+deviation: the spread of one run, which the interval divides by the square root of the reruns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import plotly.graph_objects as go
 
-from scitune.analysis.goal import StudyBest
+from scitune.analysis.goal import StudyBest, measured
 from scitune.plots._style import PALETTE, PNG_DPI, base_layout, png_grid
+
+
+class RetrainBar(NamedTuple):
+    """A retrained best trial's reruns: their mean and its confidence interval (None with one rerun)."""
+
+    mean: float
+    low: float | None
+    high: float | None
+    n: int
+    std: float | None
+    confidence: float
 
 
 @dataclass(frozen=True)
@@ -24,7 +37,7 @@ class IsolationSeries:
     x: list[str]  # the scientific values, as the axis shows them
     best: list[float | None]  # each value's best objective (None: no completed trial)
     hover: list[str]
-    retrain: list[tuple[float, float, float, int] | None] | None  # (mean, low, high, n) per value, if any
+    retrain: list[RetrainBar | None] | None  # per value, when any value's best trial was retrained
 
 
 @dataclass(frozen=True)
@@ -64,18 +77,45 @@ def isolation_plot_info(
                 if b and b.best_value is not None
                 else "<br>no completed trial"
             )
-            + (
-                f"<br>retrains: {b.retrain.center:.4g} ± {b.retrain.std:.4g} (n={b.retrain.n})"
-                if b and b.retrain
-                else ""
-            )
+            + (_retrain_hover(b) if b else "")
             for v, b in zip(labels, row)
         ]
-        retrain = [
-            (b.retrain.center, b.retrain.low, b.retrain.high, b.retrain.n) if b and b.retrain else None for b in row
-        ]
+        retrain = [_bar(b) if b else None for b in row]
         series.append(IsolationSeries(key, labels, best, hover, retrain if any(retrain) else None))
     return IsolationPlotInfo(param, metric, mode, labels, series)
+
+
+def _bar(b: StudyBest) -> RetrainBar | None:
+    v = measured(b.retrain)
+    if v is None:
+        return None
+    assert v.mean is not None
+    return RetrainBar(v.mean, v.ci_low, v.ci_high, v.n, v.std, v.confidence)
+
+
+def _retrain_hover(b: StudyBest) -> str:
+    r = _bar(b)
+    if r is None:
+        return "<br>retrains: none completed" if b.retrain is not None else ""
+    return f"<br>retrains: {_bar_text(r)}"
+
+
+def _bar_text(r: RetrainBar) -> str:
+    if r.std is None:
+        return f"{r.mean:.4g} (n={r.n}, no spread from one rerun)"
+    return f"mean {r.mean:.4g}, sd {r.std:.4g}, n={r.n}; {r.confidence:.0%} CI [{r.low:.4g}, {r.high:.4g}]"
+
+
+def _bar_label(s: IsolationSeries) -> str:
+    confidence = next((r.confidence for r in s.retrain or [] if r is not None), 0.95)
+    return (s.label + " " if s.label else "") + f"retrain mean, {confidence:.0%} CI"
+
+
+def _errors(bars: list[RetrainBar]) -> tuple[list[float], list[float]]:
+    """Error-bar lengths below and above each mean (zero without an interval)."""
+    below = [r.mean - r.low if r.low is not None else 0.0 for r in bars]
+    above = [r.high - r.mean if r.high is not None else 0.0 for r in bars]
+    return below, above
 
 
 def _title(info: IsolationPlotInfo) -> str:
@@ -104,24 +144,23 @@ def isolation_figure(info: IsolationPlotInfo) -> go.Figure:
         )
         if s.retrain:
             have = [(x, r) for x, r in zip(s.x, s.retrain) if r is not None]
+            below, above = _errors([r for _, r in have])
             fig.add_trace(
                 go.Scatter(
                     x=[x for x, _ in have],
-                    y=[r[0] for _, r in have],
+                    y=[r.mean for _, r in have],
                     mode="markers",
-                    name=(s.label + " " if s.label else "") + "retrain mean ± sd",
+                    name=_bar_label(s),
                     error_y=dict(
                         type="data",
                         symmetric=False,
-                        array=[r[2] - r[0] for _, r in have],
-                        arrayminus=[r[0] - r[1] for _, r in have],
+                        array=above,
+                        arrayminus=below,
                         thickness=1.5,
                         width=8,
                         color=color,
                     ),
-                    hovertext=[
-                        f"retrains of the best trial: {r[0]:.4g} ± {(r[2] - r[1]) / 2:.4g} (n={r[3]})" for _, r in have
-                    ],
+                    hovertext=[f"retrains of the best trial: {_bar_text(r)}" for _, r in have],
                     hoverinfo="text",
                     marker=dict(size=10, color=color, symbol="diamond"),
                 )
@@ -153,12 +192,12 @@ def isolation_png(info: IsolationPlotInfo, path: Path) -> Path:
             bars = [(positions[x], r) for x, r in zip(s.x, s.retrain) if r is not None]
             ax.errorbar(
                 [p for p, _ in bars],
-                [r[0] for _, r in bars],
-                yerr=[[r[0] - r[1] for _, r in bars], [r[2] - r[0] for _, r in bars]],
+                [r.mean for _, r in bars],
+                yerr=list(_errors([r for _, r in bars])),
                 fmt="D",
                 color=color,
                 capsize=4,
-                label=(s.label + " " if s.label else "") + "retrain mean ± sd",
+                label=_bar_label(s),
             )
     ax.set_xticks(range(len(info.values)), info.values)
     ax.set_xlim(-0.5, len(info.values) - 0.5)
