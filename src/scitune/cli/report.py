@@ -48,7 +48,7 @@ def report(
     png: Annotated[bool, typer.Option("--png/--no-png", help="Also write a PNG per plot.")] = True,
     store: StoreOption = None,
 ) -> None:
-    """Write one offline HTML report (axis, isolation, training-curve and best-step plots) and print
+    """Write one offline HTML report (isolation, axis, training-curve, best-step and trial-budget plots) and print
     the findings: whether the experiment answered its goal, and what to fix before trusting it."""
     settings = None
     if file is not None:
