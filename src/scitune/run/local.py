@@ -130,7 +130,28 @@ def _exit_description(code: int) -> str:
     return f"exit code {code}"
 
 
-class LocalRunner:
+class RunnerBase:
+    """What every runner shares: the progress it shows while it polls, and the summary it ends with."""
+
+    store: Store
+    experiment: Experiment
+    study_ids: list[int] | None
+    on_progress: ProgressFn | None
+
+    def _progress(self, experiment_id: int) -> dict[str, Any]:
+        progress = self.store.progress(experiment_id, self.experiment.objective.mode, self.study_ids)
+        if self.on_progress is not None:
+            self.on_progress(progress)
+        return progress
+
+    def _summary(self, experiment_id: int, start: float, interrupted: bool, lost: list[str]) -> RunSummary:
+        progress = self._progress(experiment_id)
+        return RunSummary(
+            self.experiment.name, progress["states"], progress["best"], time.monotonic() - start, interrupted, lost
+        )
+
+
+class LocalRunner(RunnerBase):
     """Runs one experiment on ``workers`` processes of this machine."""
 
     def __init__(
@@ -233,16 +254,7 @@ class LocalRunner:
         finally:
             signal.signal(signal.SIGTERM, previous_term)
             signal.signal(signal.SIGINT, previous_int)
-        progress = self._progress(experiment_id)
-        return RunSummary(
-            self.experiment.name, progress["states"], progress["best"], time.monotonic() - start, interrupted, crashed
-        )
-
-    def _progress(self, experiment_id: int) -> dict[str, Any]:
-        progress = self.store.progress(experiment_id, self.experiment.objective.mode, self.study_ids)
-        if self.on_progress is not None:
-            self.on_progress(progress)
-        return progress
+        return self._summary(experiment_id, start, interrupted, crashed)
 
 
 def run_experiment(

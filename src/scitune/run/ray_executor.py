@@ -22,7 +22,7 @@ from typing import Any
 
 from scitune.config import Experiment
 from scitune.errors import ScituneError
-from scitune.run.local import ProgressFn, RunSummary, artifacts_root, lost_owner_check
+from scitune.run.local import ProgressFn, RunnerBase, RunSummary, artifacts_root, lost_owner_check
 from scitune.run.worker import HOST, Interrupted, raise_interrupted, run_trial
 from scitune.store import CLAIMABLE, INTERRUPTED, RUNNING, Store
 
@@ -77,7 +77,7 @@ def train_one(spec: TaskSpec) -> dict[str, Any]:
         store.close()
 
 
-class RayRunner:
+class RayRunner(RunnerBase):
     """Runs one experiment's trials as Ray tasks; same results and store as :class:`LocalRunner`."""
 
     def __init__(
@@ -169,13 +169,4 @@ class RayRunner:
         finally:
             signal.signal(signal.SIGTERM, previous_term)
             signal.signal(signal.SIGINT, previous_int)
-        progress = self._progress(experiment_id)
-        return RunSummary(
-            self.experiment.name, progress["states"], progress["best"], time.monotonic() - start, interrupted, lost
-        )
-
-    def _progress(self, experiment_id: int) -> dict[str, Any]:
-        progress = self.store.progress(experiment_id, self.experiment.objective.mode, self.study_ids)
-        if self.on_progress is not None:
-            self.on_progress(progress)
-        return progress
+        return self._summary(experiment_id, start, interrupted, lost)
