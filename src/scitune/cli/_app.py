@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import math
 import sys
+from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Callable, Iterator, Optional
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from scitune.store import STORE_ENV
+from scitune.store import FINISHED, STORE_ENV
 
 app = typer.Typer(
     name="scitune",
@@ -75,3 +77,27 @@ def emit(frame: pd.DataFrame, format: Format, title: str | None = None) -> None:
         sys.stdout.write(json.dumps(records, indent=2, default=lambda v: v.item()) + "\n")
     else:
         render(frame, title=title)
+
+
+@contextmanager
+def trial_progress(label: str, total: int, already: int = 0) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """The bar every command that trains shows: trials finished of ``total``, infeasible and failed
+    counts, the best objective so far, elapsed time and ETA. Yields the runner's ``on_progress``."""
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("infeasible {task.fields[infeasible]}  failed {task.fields[failed]}  best {task.fields[best]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=out) as bar:
+        task = bar.add_task(label, total=total, completed=already, infeasible=0, failed=0, best="-")
+
+        def show(progress: dict[str, Any]) -> None:
+            states = progress["states"]
+            bar.update(task, completed=sum(states[s] for s in FINISHED), infeasible=states["infeasible"],
+                       failed=states["failed"], best=fmt(progress["best"]))
+
+        yield show

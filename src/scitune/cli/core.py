@@ -9,18 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from scitune.analysis import best_per_study, study_summary, trial_table
 from scitune.analysis.variance import variance_table
-from scitune.cli._app import Format, StoreOption, app, emit, err, fmt, out, render
+from scitune.cli._app import Format, StoreOption, app, emit, err, out, render, trial_progress
 from scitune.config import load_experiment
 from scitune.errors import ScituneError
 from scitune.run import prepare
@@ -71,28 +63,7 @@ def run(
         + (f"{workers or 1} worker(s), " if executor is Executor.local else "Ray tasks, ")
         + f"store {db.url}" + (f" - resuming, {already} of {total} trials already finished" if already else "")
     )
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("infeasible {task.fields[infeasible]}  failed {task.fields[failed]}  best {task.fields[best]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=out) as bar:
-        task = bar.add_task("trials", total=total, completed=already, infeasible=0, failed=0, best="-")
-
-        def show(progress: dict[str, Any]) -> None:
-            states = progress["states"]
-            bar.update(
-                task,
-                completed=sum(states[s] for s in FINISHED),
-                infeasible=states["infeasible"],
-                failed=states["failed"],
-                best=fmt(progress["best"]),
-            )
-
+    with trial_progress("trials", total, already) as show:
         if executor is Executor.ray:
             from scitune.run.ray_executor import RayRunner
 

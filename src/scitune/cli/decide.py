@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from scitune.analysis.compare import ADOPT, DEFAULT_ALPHA, WORSE
 from scitune.analysis.variance import variance_table
-from scitune.cli._app import Format, StoreOption, app, emit, err, fmt, out, render
+from scitune.cli._app import Format, StoreOption, app, emit, err, fmt, out, render, trial_progress
 from scitune.errors import NotFoundError
 from scitune.run.retrain import plan_retrain, run_plan
-from scitune.store import FINISHED, Store, decisions
+from scitune.store import Store, decisions
 
 TRIAL_HELP = ("The trial: STUDY/NUMBER (e.g. width=64/3), a study name for its best trial, best, or the trial's id "
               "(the id column of scitune trials).")
@@ -43,16 +42,7 @@ def retrain(
     result = f"{ref.best_value:.4g} at step {ref.best_step}" if ref.best_value is not None else ref.state
     out.print(f"[bold]{ref.label}[/bold] (id {ref.id}, seed {ref.seed}, objective {result}): "
               f"{seeds} reruns with other seeds, {plan.finished} already finished")
-    columns = (TextColumn("reruns"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("infeasible {task.fields[infeasible]}  failed {task.fields[failed]}"), TimeElapsedColumn())
-    with Progress(*columns, console=out) as bar:
-        task = bar.add_task("reruns", total=seeds, completed=plan.finished, infeasible=0, failed=0)
-
-        def show(progress: dict[str, Any]) -> None:
-            states = progress["states"]
-            bar.update(task, completed=sum(states[s] for s in FINISHED), infeasible=states["infeasible"],
-                       failed=states["failed"])
-
+    with trial_progress("reruns", seeds, plan.finished) as show:
         done = run_plan(db, plan, workers=workers, on_progress=show)
     render(variance_table({ref.id: done.variance}), title=f"{ref.label}: retrain variance (95% interval of the mean)")
     if done.run.interrupted:

@@ -13,15 +13,14 @@ import pandas as pd
 import typer
 import yaml
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from scitune.cli._app import StoreOption, app, err, out, render
+from scitune.cli._app import StoreOption, app, err, out, render, trial_progress
 from scitune.config import Experiment, load_experiment, parse_experiment
 from scitune.errors import ConfigError, ScituneError
 from scitune.protocol import adam, batch_size, clipping, instability, rounds, steps, sweeps, warmup
 from scitune.run.local import LocalRunner
 from scitune.run.program import PythonProgram, load_program
-from scitune.store import FINISHED, Store
+from scitune.store import Store
 
 steps_app = typer.Typer(help="How long to train: max_train_steps from a learning-rate sweep; check a study's best steps.",
                         no_args_is_help=True)
@@ -90,16 +89,7 @@ def _run(db: Store, text: str, base_file: Path, workers: int, save: Path | None)
                                                                 saved_as=save)
     total = experiment.budget.trials_per_study * len(experiment.studies())
     out.print(f"[bold]{experiment.name}[/bold]: {experiment.goal}")
-    columns = (TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("infeasible {task.fields[infeasible]}  failed {task.fields[failed]}"), TimeElapsedColumn())
-    with Progress(*columns, console=out) as bar:
-        task = bar.add_task("trials", total=total, infeasible=0, failed=0)
-
-        def show(progress: dict[str, Any]) -> None:
-            states = progress["states"]
-            bar.update(task, completed=sum(states[s] for s in FINISHED), infeasible=states["infeasible"],
-                       failed=states["failed"])
-
+    with trial_progress("trials", total) as show:
         summary = LocalRunner(db, experiment, program, workers=workers, on_progress=show).run(experiment_id)
     if summary.interrupted:
         err.print("stopped; run the same command again to resume")
