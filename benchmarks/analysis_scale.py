@@ -94,7 +94,8 @@ def plant_scitune(path: Path, trials_per_study: int, evals: int) -> tuple[list[d
 
     from scitune.config import parse_experiment
     from scitune.run import prepare
-    from scitune.store import COMPLETED, Store
+    from scitune.states import TrialState
+    from scitune.store import Store
 
     text = experiment_text(trials_per_study, evals)
     experiment = parse_experiment(text)
@@ -110,7 +111,7 @@ def plant_scitune(path: Path, trials_per_study: int, evals: int) -> tuple[list[d
         best = (int(steps[val_error.argmin()]), float(val_error.min()))
         start = time.perf_counter()
         store.write_metrics(claimed.id, rows, best, HOST_OWNER)
-        store.finish(claimed.id, HOST_OWNER, COMPLETED, (), best)
+        store.finish(claimed.id, HOST_OWNER, TrialState.COMPLETED, (), best)
         seconds += time.perf_counter() - start
         planted.append({"params": claimed.params, "val_error": val_error.tolist(), "best": best[1]})
     store.close()
@@ -182,8 +183,8 @@ def _step(name: str, args: dict[str, Any]) -> dict[str, Any]:
     if name == "scitune-status":
         store = Store(args["url"])
         record = store.experiment(NAME)
-        names = [s["name"] for s in store.studies(record["id"])]
-        out["rows"] = len(study_summary(store.trials(NAME), record["definition"]["objective"]["mode"], names))
+        names = [s.name for s in store.studies(record.id)]
+        out["rows"] = len(study_summary(store.trials(NAME), record.objective.mode, names))
     elif name == "scitune-trials":
         out["rows"] = len(trial_table(Store(args["url"]).trials(NAME)))
     elif name == "scitune-metrics":

@@ -54,8 +54,8 @@ def _job(arm: str, seed: int, trials: int, max_train_steps: int | None, folder: 
     from benchmarks.quality import OptunaTrialAdapter, experiment_text
     from scitune.config import parse_experiment
     from scitune.errors import ScituneError
-    from scitune.refine import refine_experiment
-    from scitune.run import trial_seed
+    from scitune.steps.refine import refine_experiment
+    from scitune.search import trial_seed
     from scitune.store import Store
 
     out: dict[str, Any] = {"arm": arm, "seed": seed}

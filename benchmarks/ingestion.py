@@ -65,7 +65,8 @@ def _experiment(trials: int, steps: int) -> tuple[Any, str]:
 
 def _scitune_user_path(trials: int, steps: int, folder: Path) -> dict[str, float]:
     from scitune.run import Trial, prepare
-    from scitune.store import COMPLETED, Store
+    from scitune.states import TrialState
+    from scitune.store import Store
 
     experiment, text = _experiment(trials, steps)
     points = curve(steps)
@@ -85,7 +86,7 @@ def _scitune_user_path(trials: int, steps: int, folder: Path) -> dict[str, float
             )
             for step, (train_loss, val_loss, val_error) in enumerate(points, start=1):
                 trial.report(step, train_loss=train_loss, val_loss=val_loss, val_error=val_error)
-            store.finish(claimed.id, HOST_OWNER, COMPLETED, trial.take_buffer(), trial.best)
+            store.finish(claimed.id, HOST_OWNER, TrialState.COMPLETED, trial.take_buffer(), trial.best)
     stored = len(store.metrics(store.trials(experiment.name)["id"].tolist()))
     store.close()
     return {"s": clock["s"], "bytes": sqlite_bytes(path) - before, "stored": stored}

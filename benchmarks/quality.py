@@ -65,7 +65,7 @@ def _job(sampler: str, seed: int, trials: int, max_train_steps: int | None, fold
     from examples.digits.train import train
 
     from scitune.config import parse_experiment
-    from scitune.run import trial_seed
+    from scitune.search import trial_seed
 
     text = experiment_text(trials, seed, max_train_steps)
     experiment = parse_experiment(text)

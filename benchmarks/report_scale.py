@@ -34,7 +34,7 @@ from pathlib import Path
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from scitune.report import write_report
+from scitune.steps.report import write_report
 from scitune.store import Store
 imported = time.perf_counter() - t0
 t1 = time.perf_counter()
@@ -69,7 +69,7 @@ def plant(store_path: Path, trials: int, evaluations: int, studies: int) -> floa
     """Write the experiment and every trial's curves into the store; returns seconds taken."""
     import numpy as np
 
-    from scitune.config import parse_experiment, study_name
+    from scitune.config import parse_experiment
     from scitune.search import QuasiRandomSearch
     from scitune.store import Store
 
@@ -79,8 +79,9 @@ def plant(store_path: Path, trials: int, evaluations: int, studies: int) -> floa
     store = Store(str(store_path))
     eid = store.ensure_experiment(experiment.name, experiment.goal, experiment.canonical(), text)
     search = QuasiRandomSearch(experiment.space, 0)
-    for scientific in experiment.studies():
-        sid = store.ensure_study(eid, study_name(scientific), scientific, search.describe())
+    for spec in experiment.studies():
+        scientific = spec.scientific
+        sid = store.ensure_study(eid, spec.name, scientific, search.describe())
         points = search.points(0, trials // studies, {**experiment.fixed, **scientific})
         store.ensure_trials(sid, [(n, {**experiment.fixed, **scientific, **p}, n) for n, p in enumerate(points)])
     steps = np.arange(1, evaluations + 1) * 10

@@ -99,7 +99,7 @@ def postgres_database() -> tuple[str, callable]:
     if not base:
         if os.environ.get("CI"):
             pytest.fail(f"${POSTGRES_ENV} is not set: .ci/run must start PostgreSQL (scripts/test-postgres.sh)")
-        pytest.skip(f'no PostgreSQL server: run eval "$(scripts/test-postgres.sh)" to test against one')
+        pytest.skip('no PostgreSQL server: run eval "$(scripts/test-postgres.sh)" to test against one')
     name = f"scitune_test_{uuid.uuid4().hex[:12]}"
     admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

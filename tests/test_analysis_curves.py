@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scitune.analysis.curves import diagnose_curve, metric_mode, ordered_metrics
+from scitune.analysis.curve_shape import diagnose_curve, metric_mode, ordered_metrics
 from scitune.analysis.review import review
 from test_report_data import SHAPES, planted_experiment, planted_frames, shape, shaped_outcome
 

@@ -9,6 +9,7 @@ import pytest
 from scitune.analysis.goal import goal_answer, study_bests
 from scitune.analysis.review import review
 from scitune.analysis.variance import trial_variance, trial_variances
+from scitune.config import StudySpec
 from scitune.plots import isolation_plot_info
 from test_report_data import planted_experiment, planted_frames, shaped_outcome
 
@@ -45,7 +46,7 @@ def test_retrains_decide_and_become_error_bars() -> None:
     trials, metrics = planted_frames(experiment, shaped_outcome(study_offset=offset.get))
     bests = study_bests(
         trials,
-        [{"name": "width=64", "scientific": {"width": 64}}, {"name": "width=256", "scientific": {"width": 256}}],
+        [StudySpec("width=64", {"width": 64}), StudySpec("width=256", {"width": 256})],
         "min",
     )
     parents = {b.study: b.best_trial_id for b in bests}
@@ -72,7 +73,7 @@ def test_retrains_decide_and_become_error_bars() -> None:
     # The isolation plot: error bars where retrains exist, none where they do not.
     with_bars = study_bests(
         trials,
-        [{"name": "width=64", "scientific": {"width": 64}}, {"name": "width=256", "scientific": {"width": 256}}],
+        [StudySpec("width=64", {"width": 64}), StudySpec("width=256", {"width": 256})],
         "min",
         retrain={parents["width=256"]: wide},
     )
@@ -127,7 +128,7 @@ def test_plain_tuning_and_several_scientific_hyperparameters() -> None:
 
 
 def test_a_tie_is_called_a_tie() -> None:
-    from scitune.analysis.findings import goal_finding
+    from scitune.analysis.findings.search_checks import goal_finding
     from scitune.analysis.goal import StudyBest
 
     bests = [StudyBest("a", {"w": 1}, 8, 0.004, 0, 1, 40, 0.02), StudyBest("b", {"w": 2}, 8, 0.004, 0, 2, 40, 0.02)]
@@ -136,7 +137,7 @@ def test_a_tie_is_called_a_tie() -> None:
 
 
 def test_single_reruns_measure_no_spread(tmp_path) -> None:
-    from scitune.analysis.findings import goal_finding
+    from scitune.analysis.findings.search_checks import goal_finding
     from scitune.analysis.goal import StudyBest
     from scitune.plots import isolation_figure, isolation_png
 

@@ -11,12 +11,12 @@ import pytest
 
 from conftest import run_cli
 from scitune import Store, load_experiment, run_experiment
-from scitune.analysis.infeasible import FEASIBLE, INFEASIBLE, PENDING
+from scitune.analysis.infeasible import SamplerVerdict
 from scitune.config import parse_experiment
 from scitune.errors import ConfigError, ScituneError
 from scitune.run import prepare
 from scitune.search.bayes import BayesSearch, Observation, require_optuna
-from scitune.search.proposer import BayesProposer
+from scitune.run.proposer import BayesProposer
 from scitune.search.quasi_random import QuasiRandomSearch
 from scitune.space import ChoiceParam, Condition, RangeParam, SearchSpace
 
@@ -130,16 +130,16 @@ def test_a_proposal_that_lost_the_race_is_not_stored(synth: Path) -> None:
     db = Store(str(synth / "s.db"))
     experiment, experiment_id = _prepare(synth, text, db)
     study = db.studies(experiment_id)[0]
-    first = db.add_running_trial(study["id"], study["name"], 0, {"learning_rate": 0.01, "y": 0.5}, 7, "a:1", "h")
+    first = db.add_running_trial(study.id, study.name, 0, {"learning_rate": 0.01, "y": 0.5}, 7, "a:1", "h")
     assert first is not None and first.number == 0 and first.attempt == 1
-    assert db.add_running_trial(study["id"], study["name"], 0, {"learning_rate": 0.02, "y": 0.5}, 7, "b:2", "h") is None
+    assert db.add_running_trial(study.id, study.name, 0, {"learning_rate": 0.02, "y": 0.5}, 7, "b:2", "h") is None
     # The proposer aims at the next free number, and sees trial 0 as running (not as a free spot).
     proposer = BayesProposer(experiment)
     assert proposer.remaining(db, experiment_id) == 3
     claimed = proposer.propose(db, experiment_id, "b:2", "h")
     assert claimed is not None and claimed.number == 1
     observations, finished = proposer.observations(db, study, db.trials("race"))
-    assert [o.verdict for o in observations] == [PENDING, PENDING] and finished == 0
+    assert [o.verdict for o in observations] == [SamplerVerdict.UNKNOWN, SamplerVerdict.UNKNOWN] and finished == 0
     assert claimed.params != first.params
 
 
@@ -163,10 +163,10 @@ def test_a_failing_sampler_falls_back_to_the_quasi_random_point(synth: Path, mon
 def test_the_sampler_is_told_constraints_never_made_up_losses() -> None:
     space = SearchSpace.build([RangeParam("lr", 1e-4, 1.0, "log"), RangeParam("y", 0.0, 1.0)])
     observations = [
-        Observation({"lr": 0.01, "y": 0.3}, FEASIBLE, 0.2),
-        Observation({"lr": 0.001, "y": 0.6}, FEASIBLE, 0.5),
-        Observation({"lr": 0.5, "y": 0.4}, INFEASIBLE),
-        Observation({"lr": 0.02, "y": 0.2}, PENDING),
+        Observation({"lr": 0.01, "y": 0.3}, SamplerVerdict.FEASIBLE, 0.2),
+        Observation({"lr": 0.001, "y": 0.6}, SamplerVerdict.FEASIBLE, 0.5),
+        Observation({"lr": 0.5, "y": 0.4}, SamplerVerdict.VIOLATED),
+        Observation({"lr": 0.02, "y": 0.2}, SamplerVerdict.UNKNOWN),
     ]
     study = BayesSearch(space, "min", "tpe").study(observations, seed=0)
     done = {t.params["lr"]: t for t in study.trials if t.state.name == "COMPLETE"}
@@ -183,8 +183,8 @@ def test_conditional_parameters_are_asked_only_when_their_condition_holds() -> N
         RangeParam("beta", 0.5, 0.99, when=Condition.parse({"optimizer": "adam"})),
         RangeParam("lr", 1e-3, 1.0, "log"),
     ])
-    history = [Observation({"optimizer": "adam", "beta": 0.9, "lr": 0.01}, FEASIBLE, 0.3),
-               Observation({"optimizer": "sgd", "lr": 0.1}, FEASIBLE, 0.4)]
+    history = [Observation({"optimizer": "adam", "beta": 0.9, "lr": 0.01}, SamplerVerdict.FEASIBLE, 0.3),
+               Observation({"optimizer": "sgd", "lr": 0.1}, SamplerVerdict.FEASIBLE, 0.4)]
     search = BayesSearch(space, "min", "tpe")
     for seed in range(8):
         point = search.propose(history, {}, seed)
@@ -213,15 +213,15 @@ def test_warm_start_uses_exactly_the_explorations_finished_trials(synth: Path) -
     bo_text = synth_yaml("bo-warm", "{algorithm: bayesian, sampler: tpe, warm_start: explore}", 4)
     bo, bo_id = _prepare(synth, bo_text, db)
     study = db.studies(bo_id)[0]
-    warm = study["search"]["warm_start"]
+    warm = study.search["warm_start"]
     assert warm == {"experiment": "explore", "study": "default", "trial_ids": sorted(finished_ids), "outside_space": 0}
     observations, finished = BayesProposer(bo).observations(db, study, db.trials("bo-warm"))
     by_id = dict(zip(source["id"], source["params"]))
     expected = [
         Observation({k: by_id[i][k] for k in ("learning_rate", "y")}, verdict, value)
         for i, (verdict, value) in zip([finished_ids[n] for n in (0, 1, 2, 3, 5)],
-                                       [(FEASIBLE, 0.30), (FEASIBLE, 0.20), (INFEASIBLE, None), (INFEASIBLE, None),
-                                        (FEASIBLE, 0.25)])
+                                       [(SamplerVerdict.FEASIBLE, 0.30), (SamplerVerdict.FEASIBLE, 0.20), (SamplerVerdict.VIOLATED, None), (SamplerVerdict.VIOLATED, None),
+                                        (SamplerVerdict.FEASIBLE, 0.25)])
     ]  # the timed-out failure (trial 4) says nothing about its point; trials 6 and 7 are not finished
     assert observations == expected and finished == 5
 
@@ -229,7 +229,7 @@ def test_warm_start_uses_exactly_the_explorations_finished_trials(synth: Path) -
     narrow = synth_yaml("bo-narrow", "{algorithm: bayesian, sampler: tpe, warm_start: explore/default}", 4,
                         lr_low="0.05")
     inside = [i for i in finished_ids if by_id[i]["learning_rate"] >= 0.05]
-    warm2 = db.studies(_prepare(synth, narrow, db)[1])[0]["search"]["warm_start"]
+    warm2 = db.studies(_prepare(synth, narrow, db)[1])[0].search["warm_start"]
     assert warm2["trial_ids"] == sorted(inside) and warm2["outside_space"] == len(finished_ids) - len(inside)
 
 
@@ -244,7 +244,7 @@ def test_warm_start_refusals_leave_the_store_untouched(synth: Path) -> None:
         text = synth_yaml("bo-bad", search, 2, fixed=fixed)
         with pytest.raises(ConfigError, match=words):
             _prepare(synth, text, db)
-        assert [e["name"] for e in db.experiments()] == ["explore"]
+        assert [e.name for e in db.experiments()] == ["explore"]
 
 
 def test_search_settings_are_validated(synth: Path) -> None:

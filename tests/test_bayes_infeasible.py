@@ -7,10 +7,7 @@ import pandas as pd
 import pytest
 
 from scitune.analysis.infeasible import (
-    FEASIBLE,
-    IGNORED,
-    INFEASIBLE,
-    PENDING,
+    SamplerVerdict,
     failure_counts_against_point,
     outlier_threshold,
     outliers,
@@ -80,6 +77,6 @@ def test_verdicts_per_state() -> None:
     trials = pd.DataFrame(rows, columns=["state", "reason", "best_value"], index=range(100, 113))
     verdicts = sampler_verdicts(trials, "min")
     assert verdicts.index.tolist() == trials.index.tolist()
-    assert verdicts.tolist() == [FEASIBLE] * 6 + [INFEASIBLE] * 3 + [IGNORED] + [PENDING] * 3
+    assert verdicts.tolist() == [SamplerVerdict.FEASIBLE] * 6 + [SamplerVerdict.VIOLATED] * 3 + [SamplerVerdict.IGNORED] + [SamplerVerdict.UNKNOWN] * 3
     # sigma=None turns the outlier rule off; the other verdicts stay.
-    assert sampler_verdicts(trials, "min", None).tolist()[6] == FEASIBLE
+    assert sampler_verdicts(trials, "min", None).tolist()[6] == SamplerVerdict.FEASIBLE

@@ -10,8 +10,7 @@ import pytest
 from conftest import run_cli
 from scitune import Store, load_experiment, run_experiment
 from scitune.errors import ConfigError, ScituneError
-from scitune.store.testset import read_test_results
-from scitune.testset import run_test
+from scitune.steps.final_test import run_test
 
 MODULE = '''
 import math
@@ -63,11 +62,11 @@ def test_the_best_trial_is_tested_at_its_best_checkpoint_and_recorded_apart(work
     assert f"final trial default/{best['trial']}: val_error {best['best_value']:.4g} at its best step 2" in ran.stdout
     assert "test set, checkpoint of step 2: test_error" in ran.stdout and "never used for selection" in ran.stdout
 
-    results = read_test_results(store, before["id"].tolist())
+    results = store.test_results(before["id"].tolist())
     assert len(results) == 1
-    row = results.iloc[0]
-    assert row["trial_id"] == best["id"] and row["step"] == 2 and row["function"] == "model:evaluate"
-    assert row["metrics"]["checkpoint_step"] == 2 and row["command"] == "scitune test final --metric test_error"
+    row = results[0]
+    assert row.trial_id == best["id"] and row.step == 2 and row.function == "model:evaluate"
+    assert row.metrics["checkpoint_step"] == 2 and row.command == "scitune test final --metric test_error"
     # The search results are untouched: selection never reads the test table.
     after = store.trials("final")
     assert after[["state", "best_value", "best_step"]].equals(before[["state", "best_value", "best_step"]])
@@ -76,7 +75,7 @@ def test_the_best_trial_is_tested_at_its_best_checkpoint_and_recorded_apart(work
     other = before[before["id"] != best["id"]].iloc[0]
     result = run_test(store, "final", f"default/{other['trial']}", function="model:evaluate")
     assert result.trial.id == other["id"] and result.step == 2 and set(result.metrics) == {"test_error", "checkpoint_step"}
-    assert len(read_test_results(store, before["id"].tolist())) == 2
+    assert len(store.test_results(before["id"].tolist())) == 2
     with pytest.raises(ScituneError, match="returned test_error, checkpoint_step, not 'test_loss'"):
         run_test(store, "final", metric="test_loss")
     with pytest.raises(ConfigError, match="test: module 'model' has no function 'nothing'"):

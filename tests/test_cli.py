@@ -11,7 +11,8 @@ import pytest
 from conftest import experiment_yaml, run_cli
 
 from scitune.config import Objective
-from scitune.run.trial import Trial, TrialInfeasible
+from scitune.errors import TrialInfeasible
+from scitune.run.trial import Trial
 
 
 def test_run_status_and_trials(workdir: Path) -> None:

@@ -21,7 +21,7 @@ from scitune import Store
 PROGRAM = r'''
 import json, os, sys, time, subprocess
 from pathlib import Path
-from scitune import client
+from scitune.training import client
 
 hp = client.hparams()
 out = client.trial_dir()
@@ -226,7 +226,7 @@ def test_command_trial_resumes_from_its_latest_checkpoint(tmp_path: Path) -> Non
 
 
 def test_multi_host_seeds_and_chief(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from scitune import client
+    from scitune.training import client
 
     monkeypatch.setenv("SCITUNE_SEED", "1234")
     assert client.init_seed() == 1234  # every host initializes identically

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scitune.config import parse_experiment
+from scitune.config import StudySpec, parse_experiment
 from scitune.errors import ConfigError
 from scitune.space import ChoiceParam, RangeParam
 
@@ -316,14 +316,14 @@ def test_empty_role_sections_are_fine() -> None:
     head = BASE.split("hyperparameters:")[0]
     experiment = parse_experiment(head + "hyperparameters:\n  scientific:\n  nuisance:\n  fixed:\n", SOURCE)
     assert experiment.scientific == {} and experiment.fixed == {} and experiment.space.dimensions == 0
-    assert experiment.studies() == [{}]  # no scientific hyperparameter: one study, plain tuning
-    assert parse_experiment(head, SOURCE).studies() == [{}]  # the whole block omitted
+    assert experiment.studies() == [StudySpec("default", {})]  # no scientific hyperparameter: one study, plain tuning
+    assert parse_experiment(head, SOURCE).studies() == [StudySpec("default", {})]  # the whole block omitted
 
 
 def test_studies_are_the_cartesian_product_in_file_order() -> None:
     text = mutate("    width: [8, 16]", "    width: [16, 8]\n    depth: [3, 1, 2]\n    act: relu")
     experiment = parse_experiment(text, SOURCE)
-    studies = experiment.studies()
+    studies = [s.scientific for s in experiment.studies()]
     assert studies == [
         {"width": 16, "depth": 3, "act": "relu"},
         {"width": 16, "depth": 1, "act": "relu"},
@@ -341,7 +341,7 @@ def test_conditional_nuisance_on_scientific_parameter_is_accepted() -> None:
     experiment = parse_experiment(text, SOURCE)
     layers = experiment.space["layers"]
     assert layers.when.requires == {"width": (16,)}
-    points = [experiment.space.point([0.1, 0.5, 0.5], study) for study in experiment.studies()]
+    points = [experiment.space.point([0.1, 0.5, 0.5], study.scientific) for study in experiment.studies()]
     assert ["layers" in p for p in points] == [False, True]  # width=8, width=16
     assert all(p["optimizer"] == "adam" for p in points)
 

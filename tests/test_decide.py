@@ -21,16 +21,11 @@ from scitune.analysis import best_per_study, study_summary
 from scitune.analysis.compare import ADOPT, NOT_ENOUGH, WORSE
 from scitune.cli import main
 from scitune.errors import NotFoundError
-from scitune.run.retrain import rerun_seeds, retrain
-from scitune.store.decisions import (
-    add_note,
-    compare_trials,
-    experiment_log,
-    incumbent,
-    launch,
-    resolve_side,
-    resolve_trial,
-)
+from scitune.search import rerun_seeds
+from scitune.steps.retrain import retrain
+from scitune.steps.decide import compare_trials, incumbent, launch
+from scitune.steps.log import add_note, experiment_log
+from scitune.steps.naming import resolve_side, resolve_trial
 
 SIGMA = 0.01
 STEPS = 4
@@ -142,7 +137,7 @@ def test_reruns_never_change_the_study_results(planted) -> None:
         pd.testing.assert_frame_equal(study_summary(after, "min"), study_summary(before, "min"))
         empty = pd.DataFrame(columns=["trial_id", "step", "path"])
         pd.testing.assert_frame_equal(best_per_study(after, empty, "min"), best_per_study(before, empty, "min"))
-        exp_id = db.experiment(name)["id"]
+        exp_id = db.experiment(name).id
         assert db.progress(exp_id, "min")["best"] == pytest.approx(before["best_value"].min())
         assert len(after) == len(before)
 
@@ -264,7 +259,7 @@ def test_decisions_on_postgres(workdir: Path) -> None:
         assert evidence.comparison.verdict == ADOPT
         launch(db, "pgdecide", "variant=same", "baseline")
         done = launch(db, "pgdecide", "variant=better", "better")
-        assert done["evidence"]["verdict"] == ADOPT and incumbent(db)["trial_id"] == done["trial_id"]
+        assert done.evidence["verdict"] == ADOPT and incumbent(db).trial_id == done.trial_id
         add_note(db, "pgdecide", "on postgres")
         log = experiment_log(db, "pgdecide")
         assert log["notes"].str.contains("on postgres").all() and log["retrained"].notna().all()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from scitune import ConfigError, parse_experiment
-from scitune.protocol.adam import adam_parameters, adam_search_space
+from scitune.errors import UsageError
+from scitune.config.presets import adam_parameters, adam_search_space
 from test_protocol_steps import cli
 
 
@@ -32,7 +33,7 @@ def test_ranges_are_log_scale_with_beta_as_one_minus_beta() -> None:
     space = adam_search_space(60, when={"optimizer": "adam"})
     assert all(spec["scale"] == "log" and spec["when"] == {"optimizer": "adam"} for spec in space.values())
     assert 0 < space["one_minus_beta1"]["low"] < space["one_minus_beta1"]["high"] < 1
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         adam_parameters(0)
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scitune.protocol import batch_size as bs
+from scitune.analysis import batch_size as bs
+from scitune.plots.batch_size import steps_png
+from scitune.run import throughput
 from test_protocol_steps import cli
 
 # Time per step is flat (1 ms) until the device is busy, then grows with the batch: throughput
@@ -29,7 +31,7 @@ def test_scan_finds_the_known_scaling_limit_and_stops_at_out_of_memory() -> None
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return cost(size)
 
-    points = bs.scan_throughput(time_per_step, bs.doubling_batch_sizes(16, 4096))
+    points = throughput.scan_throughput(time_per_step, bs.doubling_batch_sizes(16, 4096))
     assert tried == [16, 32, 64, 128, 256, 512, 1024]  # nothing after the first out-of-memory
     assert points[-1].stopped == "out of memory"
     result = bs.throughput_scaling(points)
@@ -46,7 +48,7 @@ def test_sublinear_scaling_is_called_a_possible_bottleneck() -> None:
     assert result.scales_until is not None and result.largest_useful is not None
     assert result.scales_until < result.largest_useful
     assert any("bottleneck" in f for f in result.findings)
-    assert bs.is_out_of_memory(MemoryError()) and not bs.is_out_of_memory(ValueError("out of memory"))
+    assert throughput.is_out_of_memory(MemoryError()) and not throughput.is_out_of_memory(ValueError("out of memory"))
 
 
 def test_time_train_steps_times_the_steps_between_should_eval_calls() -> None:
@@ -59,10 +61,10 @@ def test_time_train_steps_times_the_steps_between_should_eval_calls() -> None:
             if trial.should_eval(step):
                 raise AssertionError("a throughput probe never asks for an evaluation")
 
-    seconds = bs.time_train_steps(train, {"batch_size": 256}, steps=10, warmup=3, clock=lambda: clock["now"])
+    seconds = throughput.time_train_steps(train, {"batch_size": 256}, steps=10, warmup=3, clock=lambda: clock["now"])
     assert seconds == pytest.approx(256 / PEAK)
     with pytest.raises(RuntimeError, match="should_eval"):
-        bs.time_train_steps(lambda hp, trial: None, {"batch_size": 8})
+        throughput.time_train_steps(lambda hp, trial: None, {"batch_size": 8})
 
 
 def planted(needed: dict[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -89,7 +91,7 @@ def test_steps_vs_batch_size_shows_perfect_scaling_then_diminishing_returns(tmp_
     assert result.findings[:2] == ["perfect scaling (double the batch, half the steps) up to batch size 128",
                                    "diminishing returns from there; larger batches still cut steps up to 256"]
     plot = tmp_path / "steps.png"
-    bs.plot_steps_vs_batch_size(result, str(plot))
+    steps_png(result, plot)
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 

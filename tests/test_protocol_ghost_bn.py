@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from scitune.protocol.ghost_bn import GhostBatchNorm, synchronize_running_stats
+from scitune.training.ghost_bn import GhostBatchNorm, synchronize_running_stats
 
 EPS = 1e-5
 

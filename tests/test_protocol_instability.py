@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from scitune import Store
-from scitune.protocol import clipping, instability, warmup
+from scitune.analysis import clipping, instability, warmup
 from test_protocol_steps import BASE, cli, proto  # noqa: F401 - proto is a fixture
 
 

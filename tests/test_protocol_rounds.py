@@ -9,7 +9,8 @@ import pytest
 
 from conftest import experiment_yaml
 from scitune import Store, load_experiment, parse_experiment, run_experiment
-from scitune.protocol.rounds import round2_experiment
+from scitune.errors import NotFoundError
+from scitune.analysis.rounds import round2_experiment
 from test_protocol_steps import cli
 
 ROUND1 = """\
@@ -74,7 +75,7 @@ def test_round2_schedule_rules_for_cosine_tuned_and_constant_schedules() -> None
     assert space["decay_steps"].values == (960,) and space["decay_steps"].when.to_dict() == {"schedule": ["linear"]}
     constant = round2_experiment(round1(fixed=""), trials(ROWS), top=1)
     assert any("nothing to rescale" in n for n in constant.notes)
-    with pytest.raises(ValueError, match="no completed trial"):
+    with pytest.raises(NotFoundError, match="no completed trial"):
         round2_experiment(round1(), trials(ROWS).assign(state="failed"))
 
 

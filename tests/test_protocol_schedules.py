@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from scitune.config import parse_experiment
-from scitune.protocol import schedules as s
+from scitune.training import schedules as s
 
 
 def test_constant_linear_cosine_at_key_steps() -> None:
@@ -74,7 +74,7 @@ def test_schedule_parameters_are_search_space_hyperparameters() -> None:
 
 def test_pytorch_adapter_follows_the_schedule() -> None:
     torch = pytest.importorskip("torch")
-    from scitune.protocol.torch_utils import clip_gradients, lr_scheduler
+    from scitune.training.pytorch import clip_gradients, lr_scheduler
 
     weight = torch.nn.Parameter(torch.ones(3))
     optimizer = torch.optim.SGD([weight], lr=0.2)

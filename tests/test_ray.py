@@ -75,7 +75,7 @@ def _experiment(tmp: Path, name: str, *, trials: int = 3, steps: int = 10, fixed
     how = "train: raytrainer:train"
     if command:
         (tmp / "program.py").write_text(textwrap.dedent('''
-            from scitune import client
+            from scitune.training import client
             hp = client.hparams()
             for step in range(1, client.max_train_steps() + 1):
                 if client.should_eval(step):

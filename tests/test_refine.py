@@ -10,10 +10,11 @@ import pytest
 
 from conftest import run_cli
 from scitune import Store, run_experiment
-from scitune.analysis.refine import RefineRefused, refine_range, refine_space
+from scitune.analysis.space_refinement import refine_range, refine_space
+from scitune.errors import RefineRefused
 from scitune.config import load_experiment
 from scitune.errors import ScituneError
-from scitune.refine import refine_experiment, write_refined
+from scitune.steps.refine import refine_experiment, write_refined
 from scitune.space import ChoiceParam, RangeParam, SearchSpace
 
 SPACE = SearchSpace.build([

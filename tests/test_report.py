@@ -13,7 +13,7 @@ from conftest import run_cli
 from scitune.cli import app
 from scitune.config import parse_experiment
 from scitune.errors import ConfigError, NotFoundError
-from scitune.report import findings, write_report
+from scitune.steps.report import findings, write_report
 from scitune.store import Store
 from test_report_data import plant_store, planted_experiment, shaped_outcome
 

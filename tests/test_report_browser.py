@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from scitune.report import write_report
+from scitune.steps.report import write_report
 from scitune.store import Store
 from test_report import make_planted_store
 

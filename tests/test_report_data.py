@@ -16,7 +16,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 import pandas as pd
 
-from scitune.config import Experiment, parse_experiment, study_name
+from scitune.config import Experiment, parse_experiment
 from scitune.search import QuasiRandomSearch
 from scitune.store import Store
 
@@ -123,8 +123,8 @@ def planted_frames(experiment: Experiment, outcome: OutcomeFn) -> tuple[pd.DataF
     budget, mode, metric = experiment.budget, experiment.objective.mode, experiment.objective.metric
     grid = np.arange(budget.eval_every, budget.max_train_steps + 1, budget.eval_every)
     trials, points, next_id = [], [], 1
-    for scientific in experiment.studies():
-        study = study_name(scientific)
+    for spec in experiment.studies():
+        study, scientific = spec.name, spec.scientific
         for number, params in enumerate(points_for(experiment, scientific)):
             result = outcome(study, number, params)
             row = dict(
@@ -156,9 +156,9 @@ def plant_store(
     budget, mode, metric = experiment.budget, experiment.objective.mode, experiment.objective.metric
     grid = np.arange(budget.eval_every, budget.max_train_steps + 1, budget.eval_every)
     eid = store.ensure_experiment(experiment.name, experiment.goal, experiment.canonical(), text, "planted.yaml")
-    for scientific in experiment.studies():
-        sid = store.ensure_study(eid, study_name(scientific), scientific, {"algorithm": "quasi_random"})
-        store.ensure_trials(sid, [(i, p, i) for i, p in enumerate(points_for(experiment, scientific))])
+    for spec in experiment.studies():
+        sid = store.ensure_study(eid, spec.name, spec.scientific, {"algorithm": "quasi_random"})
+        store.ensure_trials(sid, [(i, p, i) for i, p in enumerate(points_for(experiment, spec.scientific))])
     while (claimed := store.claim(eid, "planter", "host")) is not None:
         result = outcome(claimed.study, claimed.number, claimed.params)
         rows = [(int(s), name, float(v)) for name, values in result.curves.items() for s, v in zip(grid, values)]
@@ -179,13 +179,13 @@ def plant_store(
 
 
 def test_load_reads_only_the_best_trials_curves(tmp_path: Path) -> None:
-    from scitune.report import load
+    from scitune.steps.report import load
 
     experiment, text = planted_experiment(trials=8)
     store = Store(str(tmp_path / "s.db"))
     plant_store(store, experiment, text, shaped_outcome())
     data = load(store, "planted")
-    assert len(data.trials) == 16 and [s["name"] for s in data.studies] == ["width=64", "width=256"]
+    assert len(data.trials) == 16 and [s.name for s in data.studies] == ["width=64", "width=256"]
     # 3 best trials per study, 3 metrics each, 20 evaluations: nothing more is read.
     assert data.metrics["trial_id"].nunique() == 6 and len(data.metrics) == 6 * 3 * 20
     assert data.retrain is None and data.experiment.report_settings.top_k == 3

@@ -19,7 +19,7 @@ from scitune.plots import (
     curves_plot_info,
     curves_png,
 )
-from scitune.plots.curves import MAX_POINTS
+from scitune.plots.training_curves import MAX_POINTS
 from test_report_data import Outcome, planted_experiment, planted_frames, shaped_outcome
 
 

@@ -45,7 +45,7 @@ def test_round_trip_of_trials_and_points(store_url: str) -> None:
     values = {(r.name, r.step): r.value for r in points.itertuples()}
     assert values[("val_error", 1)] == 0.5 and values[("val_error", 2)] == 0.25
     assert math.isnan(values[("train_loss", 1)]) and values[("train_loss", 2)] == math.inf
-    assert reopened.experiment("e")["config_text"] == "experiment: e\n"
+    assert reopened.experiment("e").config_text == "experiment: e\n"
 
 
 def test_claims_hand_out_each_trial_once(store_url: str) -> None:

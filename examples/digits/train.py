@@ -21,8 +21,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from scitune.protocol.schedules import SCHEDULE_HPARAMS, schedule_from_hparams
-from scitune.protocol.torch_utils import clip_gradients, lr_scheduler
+from scitune.training.schedules import SCHEDULE_HPARAMS, schedule_from_hparams
+from scitune.training.pytorch import clip_gradients, lr_scheduler
 
 if TYPE_CHECKING:
     from scitune import Trial

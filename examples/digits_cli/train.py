@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scitune import client
+from scitune.training import client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for examples.digits
 from examples.digits.train import batches, evaluate, load_data  # noqa: E402

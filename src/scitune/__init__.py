@@ -1,13 +1,13 @@
 """scitune: hyperparameter tuning the Deep Learning Tuning Playbook's way.
 
-The Python API mirrors the command line::
+The Python API mirrors the command line, one call per command::
 
-    from scitune import Store, load_experiment, run_experiment
-    experiment, text = load_experiment("experiment.yaml")
-    run_experiment(experiment, Store("scitune.db"), config_text=text, config_path="experiment.yaml")
+    import scitune
+    summary = scitune.run_experiment("experiment.yaml", "scitune.db")     # scitune run
+    report = scitune.write_report(scitune.Store("scitune.db"), "digits-width")   # scitune report
 
-Names are imported on first use, so ``import scitune.client`` in a training script stays free of
-scitune's own dependencies (pandas, SQLAlchemy, pydantic).
+Names are imported on first use, so ``import scitune.training.client`` in a training script stays
+free of scitune's own dependencies (pandas, SQLAlchemy, pydantic).
 """
 
 from __future__ import annotations
@@ -18,16 +18,49 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    # the experiment file and the store
     "Experiment": "scitune.config",
     "load_experiment": "scitune.config",
     "parse_experiment": "scitune.config",
-    "run_experiment": "scitune.run",
-    "Trial": "scitune.run",
-    "TrialInfeasible": "scitune.run",
     "Store": "scitune.store",
+    # what training code sees
+    "Trial": "scitune.run",
+    "TrialInfeasible": "scitune.errors",
+    # the playbook's steps, one per command
+    "run_experiment": "scitune.steps.run",  # run
+    "status": "scitune.steps.results",  # status
+    "trial_rows": "scitune.steps.results",  # trials
+    "best_trials": "scitune.steps.results",  # best
+    "write_report": "scitune.steps.report",  # report
+    "findings": "scitune.steps.report",
+    "retrain": "scitune.steps.retrain",  # retrain
+    "compare_trials": "scitune.steps.decide",  # compare
+    "launch": "scitune.steps.decide",  # launch
+    "launch_history": "scitune.steps.decide",  # launches
+    "incumbent": "scitune.steps.decide",  # incumbent
+    "resolve_side": "scitune.steps.naming",
+    "resolve_trial": "scitune.steps.naming",
+    "experiment_log": "scitune.steps.log",  # log
+    "add_note": "scitune.steps.log",  # note
+    "refine_experiment": "scitune.steps.refine",  # refine
+    "write_refined": "scitune.steps.refine",
+    "run_test": "scitune.steps.final_test",  # test
+    "steps_sweep": "scitune.steps.step_budget",  # steps sweep
+    "check_steps": "scitune.steps.step_budget",  # steps check
+    "LearningRates": "scitune.steps.step_budget",
+    "warmup_protocol": "scitune.steps.warmup",  # warmup
+    "stability": "scitune.steps.stability",  # stability
+    "throughput": "scitune.steps.batch_size",  # batch-size throughput
+    "scaling": "scitune.steps.batch_size",  # batch-size scaling
+    "round2": "scitune.steps.round2",  # round2
+    "adam_preset": "scitune.steps.adam",  # adam-preset
+    # errors
     "ScituneError": "scitune.errors",
     "ConfigError": "scitune.errors",
     "StoreError": "scitune.errors",
+    "UsageError": "scitune.errors",
+    "NotFoundError": "scitune.errors",
+    "NotAdopted": "scitune.errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

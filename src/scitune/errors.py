@@ -47,3 +47,54 @@ class NotFoundError(StoreError):
 
 class ExperimentChangedError(StoreError):
     """The experiment file no longer matches the experiment of the same name in the store."""
+
+
+class UsageError(ScituneError):
+    """A command or Python call was given arguments it cannot use (a bad flag value, a grid that
+    is not a grid, a trial that cannot be retrained)."""
+
+
+class NotAdopted(ScituneError):
+    """A launch whose candidate did not beat the incumbent beyond the noise. Exit code 1: the
+    command worked, the evidence said no."""
+
+    exit_code = 1
+
+
+class RefineRefused(ScituneError):
+    """An exploration's results do not allow a refined space. ``reasons`` says why, one line each;
+    ``hits`` holds the edge findings (:class:`scitune.analysis.boundaries.EdgeHit`), if those were
+    the reason."""
+
+    def __init__(self, reasons: list[str], hits: list | None = None, hint: str | None = None) -> None:
+        super().__init__("; ".join(reasons), hint)
+        self.reasons, self.hits = reasons, list(hits or [])
+
+
+# -- how a trial ends: raised inside a worker, recorded by it, never shown as a traceback ----------
+
+
+class TrialInfeasible(Exception):
+    """Raised from :meth:`scitune.run.Trial.report` when the objective or a loss is NaN or infinite:
+    training further would waste compute. The trial is recorded as infeasible with the reason."""
+
+
+class TrialFailed(Exception):
+    """A command-mode program ended badly (non-zero exit, killed, timed out). ``detail`` holds its
+    stderr tail."""
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
+
+
+class Interrupted(BaseException):
+    """SIGTERM (or the runner) asked this process to stop. A BaseException, like KeyboardInterrupt,
+    so that ``except Exception`` in user code does not swallow it."""
+
+
+class RunStopped(ScituneError):
+    """A run was stopped (Ctrl-C, SIGTERM) before its trials finished; they are marked interrupted
+    and the same command resumes them. Exit code 130, as for a shell job stopped by Ctrl-C."""
+
+    exit_code = 130

@@ -4,7 +4,8 @@ A parameter maps a unit coordinate ``u`` in [0, 1) to a value on its own scale. 
 only ever produces unit coordinates; this module decides what they mean. That keeps the sampler
 (scrambled Halton today, Optuna's samplers later) independent of how a range is spelled.
 
-Playbook: "Choosing the search space" and the quasi-random notes (SPEC.md, sections B and G).
+Playbook: "Identifying scientific, nuisance, and fixed hyperparameters" and the FAQ "Where can I
+find an implementation of quasi-random search?".
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def _dimension_order(params: Sequence[Parameter]) -> list[Parameter]:
     """Choices first, then the learning rate, then the rest, each in file order.
 
     The first Halton dimensions use the smallest prime bases and are the most evenly balanced in
-    small studies, so they go to the parameters where balance matters most (SPEC.md, section G)."""
+    small studies, so they go to the parameters where balance matters most (scipy's scrambled Halton: low prime bases first)."""
 
     def rank(param: Parameter) -> int:
         if isinstance(param, ChoiceParam):

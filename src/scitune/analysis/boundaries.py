@@ -1,6 +1,6 @@
 """Is the search space wide enough? Best trials at a range's edge, and infeasible regions.
 
-Playbook (SPEC.md section C, "Boundaries"): when a study's best trials sit near the edge of a
+Playbook ("Identifying bad search space boundaries"): when a study's best trials sit near the edge of a
 nuisance range, the optimum may lie outside it; widen the range in that direction until they
 don't. The playbook gives no number for "near"; ours is the outer ``edge_fraction`` of the range
 measured on the parameter's own scale (log ranges in log space), so 10% of [1e-4, 1e-1] is the top
@@ -20,6 +20,7 @@ from scipy import stats
 
 from scitune.analysis.ranking import oriented, ranked
 from scitune.space import RangeParam, SearchSpace
+from scitune.states import TrialState
 
 Edge = Literal["low", "high"]
 
@@ -114,6 +115,15 @@ def edge_hits(
     return hits
 
 
+def strong_edge(hit: EdgeHit, alpha: float = 0.05) -> bool:
+    """Whether an edge hit is strong evidence that the range is too narrow: two or more of the top
+    trials in the edge band, or the objective improving toward the edge over all completed trials
+    (Spearman's rho positive with p < ``alpha``). A best trial alone at an edge with no such trend is weak
+    evidence: a parameter that barely matters puts its best trial anywhere, edges included."""
+    toward = hit.trend is not None and hit.trend > 0 and hit.trend_p is not None and hit.trend_p < alpha
+    return hit.near >= 2 or toward
+
+
 def widened_bound(param: RangeParam, edge: Edge, widen_by: float) -> float:
     """The bound moved outward by ``widen_by`` of the range's width, on the parameter's own scale
     (a log range of 3 decades widened by 0.5 gains 1.5 decades); int ranges round outward."""
@@ -139,7 +149,7 @@ def infeasible_regions(
     regions = []
     done = ranked(trials, mode)
     for study in dict.fromkeys(trials["study"]):
-        bad = trials[(trials["study"] == study) & (trials["state"] == "infeasible")]
+        bad = trials[(trials["study"] == study) & (trials["state"] == TrialState.INFEASIBLE)]
         good = done[done["study"] == study]
         if len(bad) < min_infeasible or good.empty:
             continue

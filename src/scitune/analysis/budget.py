@@ -1,6 +1,6 @@
 """How many trials were enough: the expected best objective as a function of the trial budget.
 
-The playbook's answer (SPEC.md section F, "How many trials") is a bootstrap: draw ``k`` of a study's
+The playbook's answer (FAQ "How many trials are needed to get good results with quasi-random search?") is a bootstrap: draw ``k`` of a study's
 finished trials with replacement, many times, and look at the distribution of the best objective
 among the ``k``, for each budget ``k``. Its median falls and its spread narrows as ``k`` grows; how
 fast it still falls at the study's own size says whether more trials would likely help.
@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 
 from scitune.analysis.ranking import oriented
+from scitune.states import FINISHED, TrialState
 
 DEFAULT_RESAMPLES = 2000
 MIN_GAIN_FRACTION = 0.05
-FINISHED = ("completed", "infeasible", "failed")
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def budget_curves(
     out = []
     for study in order:
         group = trials[(trials["study"] == study) & trials["state"].isin(FINISHED)]
-        values = pd.to_numeric(group["best_value"], errors="coerce").where(group["state"] == "completed")
+        values = pd.to_numeric(group["best_value"], errors="coerce").where(group["state"] == TrialState.COMPLETED)
         out.append(budget_curve(values.tolist(), mode, study=study, resamples=resamples,
                                 noise=(noise or {}).get(study), seed=seed))
     return out

@@ -1,6 +1,7 @@
 """Comparing a candidate B with a baseline A, each a sample of objective values, against the noise.
 
-The decision rule (SPEC.md section C: adopt only what beats the incumbent after both sides' retrain
+The decision rule (playbook: "Determining whether to adopt a training pipeline change or hyperparameter
+configuration": adopt only what beats the incumbent after both sides' retrain
 variance). Let the **gain** be how much B's mean objective beats A's (positive: B is better, whatever
 the objective's direction). With Welch's t-test (scipy's ``ttest_ind(equal_var=False)``), whose
 ``1 - 2*alpha`` confidence interval for the gain is two one-sided bounds at level ``alpha``:

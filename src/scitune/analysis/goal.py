@@ -1,6 +1,6 @@
 """The goal's answer: the best objective at each scientific value, after tuning the nuisance ones.
 
-This is the isolation plot's content (SPEC.md section C): one point per study, its best trial. How
+This is the isolation plot's content (playbook: "Detecting whether a change is useful with isolation plots"): one point per study, its best trial. How
 far apart two scientific values are means little without a sense of the noise, so each study also
 carries a spread:
 
@@ -15,7 +15,7 @@ carries a spread:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from scipy import stats
 
 from scitune.analysis.ranking import oriented, ranked
 from scitune.analysis.variance import TrialVariance
+from scitune.config import StudySpec
 
 
 @dataclass(frozen=True)
@@ -56,28 +57,28 @@ class GoalAnswer:
 
 def study_bests(
     trials: pd.DataFrame,
-    studies: list[Mapping[str, Any]],
+    studies: Sequence[StudySpec],
     mode: str,
     top_k: int = 3,
     retrain: Mapping[int, TrialVariance] | None = None,
 ) -> list[StudyBest]:
-    """One :class:`StudyBest` per study (``studies``: dicts with ``name`` and ``scientific``, in
-    order). ``retrain`` maps a trial id to its reruns' variance
+    """One :class:`StudyBest` per study (``studies`` in order: anything with ``name`` and
+    ``scientific``, such as :class:`~scitune.config.StudySpec` or a store's study records). ``retrain`` maps a trial id to its reruns' variance
     (:func:`scitune.analysis.variance.trial_variances`)."""
     done = ranked(trials, mode)
     out = []
     for study in studies:
-        group = done[done["study"] == study["name"]]
+        group = done[done["study"] == study.name]
         if group.empty:
-            out.append(StudyBest(study["name"], dict(study.get("scientific") or {}), 0))
+            out.append(StudyBest(study.name, dict(study.scientific), 0))
             continue
         best = group.iloc[0]
         top = group["best_value"].to_numpy(float)[:top_k]
         trial_id = int(best["id"]) if "id" in group else None
         out.append(
             StudyBest(
-                study=study["name"],
-                scientific=dict(study.get("scientific") or {}),
+                study=study.name,
+                scientific=dict(study.scientific),
                 completed=len(group),
                 best_value=float(best["best_value"]),
                 best_trial=int(best["trial"]),

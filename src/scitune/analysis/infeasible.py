@@ -1,6 +1,6 @@
 """Which trials count against their point when a sampler learns from a study.
 
-The playbook (SPEC.md section C, "After exploration") asks that Bayesian optimization handle
+The playbook ("After exploration concludes") asks that Bayesian optimization handle
 divergent trials properly: a NaN loss, or a loss many standard deviations worse than the study's
 typical trials, is marked infeasible (constrained Bayesian optimization, Gelbart et al. 2014)
 instead of being fed to the model as an enormous loss. This module decides, per trial, what the
@@ -23,20 +23,27 @@ value is equal nothing is an outlier. With fewer than ``MIN_VALUES`` feasible va
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
+from scitune.states import UNFINISHED, TrialState
 
 DEFAULT_SIGMA = 6.0
 MIN_VALUES = 5
 MAD_TO_SIGMA = 1.4826  # 1 / Phi^-1(3/4): MAD of normal data times this is its standard deviation
 MEAN_ABS_TO_SIGMA = 1.2533  # sqrt(pi / 2): the same for the mean absolute deviation
 
-# What the sampler is told about a trial.
-FEASIBLE = "feasible"  # a real objective value
-INFEASIBLE = "infeasible"  # a constraint violation: diverged, crashed because of its point, or an outlier
-PENDING = "pending"  # not finished (pending, running, interrupted): its point is taken, its value unknown
-IGNORED = "ignored"  # failed for a reason that says nothing about its point
+
+
+class SamplerVerdict(StrEnum):
+    """What the sampler is told about a trial (never the trial's recorded state)."""
+
+    FEASIBLE = "feasible"  # a real objective value
+    VIOLATED = "violated"  # a constraint violation: diverged, crashed because of its point, or an outlier
+    UNKNOWN = "unknown"  # not finished (pending, running, interrupted): its point is taken, its value unknown
+    IGNORED = "ignored"  # failed for a reason that says nothing about its point
+
 
 # Failure reasons written by scitune's runners that are not the configuration's doing: the trial was
 # killed from outside, ran out of time, or never started. Every other failure (an exception in
@@ -98,25 +105,25 @@ def failure_counts_against_point(reason: str | None) -> bool:
 
 
 def sampler_verdicts(trials: pd.DataFrame, mode: str, sigma: float | None = DEFAULT_SIGMA) -> pd.Series:
-    """What a sampler should learn from each trial: one of FEASIBLE, INFEASIBLE, PENDING, IGNORED,
-    indexed like ``trials`` (columns ``state``, ``reason``, ``best_value``).
+    """What a sampler should learn from each trial: a :class:`SamplerVerdict`, indexed like
+    ``trials`` (columns ``state``, ``reason``, ``best_value``).
 
     Completed trials are feasible unless their objective is an outlier by :func:`outliers` over all
     the completed trials given (``sigma`` None turns that rule off); infeasible trials and failures
-    that count against their point (:func:`failure_counts_against_point`) are infeasible; trials not
-    yet finished are pending; other failures are ignored."""
-    verdicts = pd.Series(IGNORED, index=trials.index, dtype=object)
+    that count against their point (:func:`failure_counts_against_point`) violate the constraint;
+    trials not yet finished are unknown; other failures are ignored."""
+    verdicts = pd.Series(SamplerVerdict.IGNORED, index=trials.index, dtype=object)
     state = trials["state"]
     values = pd.to_numeric(trials["best_value"], errors="coerce")
-    completed = (state == "completed") & np.isfinite(values)
-    verdicts[completed] = FEASIBLE
+    completed = (state == TrialState.COMPLETED) & np.isfinite(values)
+    verdicts[completed] = SamplerVerdict.FEASIBLE
     if sigma is not None and completed.any():
         bad = outliers(values[completed].to_numpy(float), mode, sigma)
-        verdicts[completed[completed].index[bad]] = INFEASIBLE
-    verdicts[state == "infeasible"] = INFEASIBLE
-    failed = state == "failed"
+        verdicts[completed[completed].index[bad]] = SamplerVerdict.VIOLATED
+    verdicts[state == TrialState.INFEASIBLE] = SamplerVerdict.VIOLATED
+    failed = state == TrialState.FAILED
     if failed.any():
         against = trials.loc[failed, "reason"].map(failure_counts_against_point).astype(bool)
-        verdicts[against[against].index] = INFEASIBLE
-    verdicts[state.isin(("pending", "running", "interrupted"))] = PENDING
+        verdicts[against[against].index] = SamplerVerdict.VIOLATED
+    verdicts[state.isin(UNFINISHED)] = SamplerVerdict.UNKNOWN
     return verdicts

@@ -1,15 +1,20 @@
-"""Which trials count and in what order: the completed trials of a study, best first.
+"""Which trials count and in what order: the one definition of "the best trial".
 
-Every check of the report ranks trials the same way, so that "the best trial" and "the top-k" mean
-one thing everywhere: completed trials with a finite objective, ordered by the objective read at
-each trial's best step (ties broken by trial number, so the order is reproducible)."""
+Every command, check and plot ranks trials the same way, so that "the best trial" and "the top-k"
+mean one thing everywhere: completed trials with a finite objective, ordered by the objective read
+at each trial's best step (ties broken by trial number, so the order is reproducible). Within one
+trial's curve, the best point is the first step at which the objective was best
+(:func:`best_point`), as the trial handle tracks it while training.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-COMPLETED = "completed"
+from scitune.states import TrialState
 
 
 def oriented(values: np.ndarray | pd.Series | float, mode: str) -> np.ndarray | pd.Series | float:
@@ -20,10 +25,30 @@ def oriented(values: np.ndarray | pd.Series | float, mode: str) -> np.ndarray | 
 def ranked(trials: pd.DataFrame, mode: str) -> pd.DataFrame:
     """The completed trials with a finite objective, best first."""
     values = pd.to_numeric(trials["best_value"], errors="coerce")
-    done = trials[(trials["state"] == COMPLETED) & np.isfinite(values)].copy()
+    done = trials[(trials["state"] == TrialState.COMPLETED) & np.isfinite(values)].copy()
     done["best_value"] = values[done.index].astype(float)
     done["_key"] = oriented(done["best_value"], mode)
     return done.sort_values(["_key", "trial"], kind="stable").drop(columns="_key")
+
+
+def best_trial(trials: pd.DataFrame, mode: str) -> pd.Series | None:
+    """The best completed trial of ``trials`` (one row), or None when none completed."""
+    done = ranked(trials, mode)
+    return None if done.empty else done.iloc[0]
+
+
+def best_point(steps: Sequence[int] | pd.Series, values: Sequence[float] | pd.Series, mode: str) -> tuple[int, float] | None:
+    """``(step, value)`` of a curve's best finite point (the earliest of equal ones), or None."""
+    steps_arr = np.asarray(steps, dtype=np.int64)
+    values_arr = np.asarray(values, dtype=float)
+    finite = np.isfinite(values_arr)
+    if not finite.any():
+        return None
+    order = np.argsort(steps_arr, kind="stable")
+    steps_arr, values_arr, finite = steps_arr[order], values_arr[order], finite[order]
+    keyed = np.where(finite, np.asarray(oriented(values_arr, mode), dtype=float), np.inf)
+    i = int(np.argmin(keyed))
+    return int(steps_arr[i]), float(values_arr[i])
 
 
 def top_trials(trials: pd.DataFrame, mode: str, k: int) -> pd.DataFrame:

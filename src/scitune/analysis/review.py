@@ -1,34 +1,32 @@
-"""The post-study checklist (SPEC.md section C): run every check on an experiment's data and collect
+"""The post-study checklist (playbook: "Extracting insight from experimental results"): run every check on an experiment's data and collect
 the findings, with the intermediate results the report's plots are drawn from (the studies' bests
 with their retrain variance, and how each study's expected best grows with its number of trials)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 
 from scitune.analysis.boundaries import EdgeHit, InfeasibleRegion, edge_hits, infeasible_regions
 from scitune.analysis.budget import BudgetCurve, budget_curves
-from scitune.analysis.curve_findings import curve_findings, step_findings
-from scitune.analysis.curves import CurveDiagnosis, diagnose_trials
-from scitune.analysis.findings import (
-    CHECKS,
-    Finding,
+from scitune.analysis.curve_shape import CurveDiagnosis, diagnose_trials, late_gains
+from scitune.analysis.findings.curve_checks import curve_findings, step_findings
+from scitune.analysis.findings.record import CHECKS, Finding, order_findings
+from scitune.analysis.findings.search_checks import (
     boundary_findings,
     budget_findings,
     density_findings,
     feasibility_findings,
     goal_finding,
-    order_findings,
 )
 from scitune.analysis.goal import GoalAnswer, StudyBest, goal_answer, study_bests
 from scitune.analysis.ranking import top_trials
 from scitune.analysis.sampling import Feasibility, NearBest, feasibility, near_best
+from scitune.analysis.step_budget import StepVerdict, step_verdicts
 from scitune.analysis.variance import TrialVariance, study_noise, trial_variances
-from scitune.config import Experiment, ReportSettings, study_name
+from scitune.config import Experiment, ReportSettings, StudySpec
 
 
 @dataclass(frozen=True)
@@ -48,18 +46,14 @@ class Review:
     near_best: list[NearBest]
     variances: dict[int, TrialVariance]  # retrained trials' reruns, by the retrained trial's id
     budgets: list[BudgetCurve]  # per study: the expected best objective against the number of trials
-
-
-def default_studies(experiment: Experiment) -> list[dict[str, Any]]:
-    """The experiment's search studies as ``{name, scientific}``, in file order."""
-    return [{"name": study_name(s), "scientific": s} for s in experiment.studies()]
+    steps: list[StepVerdict]  # per study: the step-budget verdict from its top trials' best steps
 
 
 def review(
     experiment: Experiment,
     trials: pd.DataFrame,
     metrics: pd.DataFrame,
-    studies: list[Mapping[str, Any]] | None = None,
+    studies: Sequence[StudySpec] | None = None,
     retrain: pd.DataFrame | None = None,
     settings: ReportSettings | None = None,
 ) -> Review:
@@ -67,8 +61,8 @@ def review(
     params, best_step, best_value); ``metrics``: metric points (trial_id, name, step, value) of at
     least each study's top_k trials; ``retrain``: retrain trials with ``parent_trial_id``, if any."""
     settings = settings or experiment.report_settings
-    studies = list(studies) if studies is not None else default_studies(experiment)
-    names = [s["name"] for s in studies]
+    studies = list(studies) if studies is not None else experiment.studies()
+    names = [s.name for s in studies]
     metric, mode = experiment.objective.metric, experiment.objective.mode
     budget, space = experiment.budget, experiment.space
 
@@ -83,6 +77,8 @@ def review(
     bests = study_bests(trials, studies, mode, settings.top_k, variances)
     answer = goal_answer(bests, mode)
     budgets = budget_curves(trials, mode, names, study_noise(variances)) if len(trials) else []
+    steps = step_verdicts(top, late_gains(diagnoses, metric), budget.max_train_steps, late_fraction=settings.late_fraction,
+                          early_fraction=settings.early_fraction, min_late_gain=settings.min_late_gain)
 
     findings = [
         goal_finding(answer, metric, mode, len(studies), settings.top_k),
@@ -91,7 +87,7 @@ def review(
         *density_findings(near, metric, budget.trials_per_study, settings),
         *budget_findings(budgets, answer, metric, mode, budget.trials_per_study),
         *curve_findings(top, diagnoses, metric, budget.max_train_steps, settings, answer.gap),
-        *step_findings(top, diagnoses, metric, budget.max_train_steps, budget.eval_every, settings),
+        *step_findings(steps, budget.max_train_steps, budget.eval_every, settings),
     ]
     # A check that could not run is not passed: no study was large enough to judge its trial budget.
     skipped = {"goal"} | (set() if any(c.more_would_help is not None for c in budgets) else {"more_trials"})
@@ -111,4 +107,5 @@ def review(
         near,
         variances,
         budgets,
+        steps,
     )

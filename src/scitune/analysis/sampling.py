@@ -1,6 +1,6 @@
 """Were there enough usable points? Infeasible fractions and the density of the good region.
 
-Playbook (SPEC.md section C): many infeasible trials (diverged, or failed to run) call for a
+Playbook ("Extracting insight from experimental results"; "Not sampling enough points in the search space"): many infeasible trials (diverged, or failed to run) call for a
 narrower or reparameterized space, or point to a bug; and whether a study has enough points shows in
 how many of them fall in the good region. The playbook has no number for either. Ours: a study is
 flagged above ``infeasible_fraction`` of its finished trials, and the good region is the band of
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from scitune.analysis.ranking import oriented, ranked, study_order
+from scitune.states import FINISHED, UNUSABLE, TrialState
 
-FINISHED = ("completed", "infeasible", "failed")
 
 
 @dataclass(frozen=True)
@@ -55,15 +55,15 @@ def feasibility(trials: pd.DataFrame, studies: list[str] | None = None) -> list[
     for study in study_order(trials, studies):
         group = trials[trials["study"] == study]
         counts = group["state"].value_counts()
-        bad = group[group["state"].isin(("infeasible", "failed"))]
+        bad = group[group["state"].isin(UNUSABLE)]
         reasons = Counter(str(r).splitlines()[0][:160] for r in bad["reason"] if isinstance(r, str) and r)
         out.append(
             Feasibility(
                 study=study,
                 finished=int(sum(counts.get(s, 0) for s in FINISHED)),
-                completed=int(counts.get("completed", 0)),
-                infeasible=int(counts.get("infeasible", 0)),
-                failed=int(counts.get("failed", 0)),
+                completed=int(counts.get(TrialState.COMPLETED, 0)),
+                infeasible=int(counts.get(TrialState.INFEASIBLE, 0)),
+                failed=int(counts.get(TrialState.FAILED, 0)),
                 common_reason=reasons.most_common(1)[0][0] if reasons else None,
             )
         )

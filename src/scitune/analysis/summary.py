@@ -10,25 +10,26 @@ from typing import Any
 
 import pandas as pd
 
-STATES = ("pending", "running", "completed", "infeasible", "failed", "interrupted")
-SUMMARY_COLUMNS = ["study", "trials", *STATES, "best_objective", "best_trial", "best_step"]
+from scitune.analysis.ranking import ranked, study_order
+from scitune.states import STATES
+SUMMARY_COLUMNS = ["study", "trials", *map(str, STATES), "best_objective", "best_trial", "best_step"]
 RERUN_COLUMNS = {"rerun_mean": "mean", "rerun_std": "std", "rerun_ci_low": "ci_low", "rerun_ci_high": "ci_high"}
 
 
 def study_summary(trials: pd.DataFrame, mode: str, studies: list[str] | None = None) -> pd.DataFrame:
     """One row per study: trials by state, and the best completed trial's objective, number and
     best step. ``studies`` fixes the row order (and lists studies with no trial yet)."""
-    order = list(studies) if studies is not None else list(dict.fromkeys(trials["study"]))
+    done = ranked(trials, mode)
     rows = []
-    for study in order:
+    for study in study_order(trials, studies):
         group = trials[trials["study"] == study]
         counts = group["state"].value_counts()
-        row = {"study": study, "trials": len(group), **{s: int(counts.get(s, 0)) for s in STATES}}
-        done = group[(group["state"] == "completed") & group["best_value"].notna()]
-        if done.empty:
+        row = {"study": study, "trials": len(group), **{str(s): int(counts.get(s, 0)) for s in STATES}}
+        mine = done[done["study"] == study]
+        if mine.empty:
             row.update(best_objective=None, best_trial=None, best_step=None)
         else:
-            best = done.loc[done["best_value"].idxmin() if mode == "min" else done["best_value"].idxmax()]
+            best = mine.iloc[0]
             row.update(best_objective=float(best["best_value"]), best_trial=int(best["trial"]),
                        best_step=int(best["best_step"]))
         rows.append(row)
@@ -75,9 +76,12 @@ def best_per_study(trials: pd.DataFrame, checkpoints: pd.DataFrame, mode: str) -
     whose step is closest to it (and its step, so the difference is visible)."""
     columns = ["study", "trial", "best_step", "best_objective", "checkpoint_step", "checkpoint"]
     rows = []
-    done = trials[(trials["state"] == "completed") & trials["best_value"].notna()]
-    for study, group in done.groupby("study", sort=False):
-        best = group.loc[group["best_value"].idxmin() if mode == "min" else group["best_value"].idxmax()]
+    done = ranked(trials, mode)
+    for study in study_order(trials):
+        group = done[done["study"] == study]
+        if group.empty:
+            continue
+        best = group.iloc[0]
         mine = checkpoints[checkpoints["trial_id"] == best["id"]]
         ckpt_step, ckpt_path = None, None
         if not mine.empty:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scitune.states import UNFINISHED, UNUSABLE, TrialState
 
 DEFAULT_CONFIDENCE = 0.95
 VARIANCE_COLUMNS = ["study", "trial", "id", "original", "reruns", "mean", "std", "ci_low", "ci_high", "unstable"]
@@ -92,7 +93,7 @@ def trial_variances(
 ) -> dict[int, TrialVariance]:
     """Every retrained trial's variance, keyed by the retrained trial's id.
 
-    ``retrain``: the retrain trials (``Store.trials(name, kind="retrain")``: state, best_value and
+    ``retrain``: the retrain trials (``Store.trials(name, kind=StudyKind.RETRAIN)``: state, best_value and
     ``parent_trial_id``); ``search``: the search trials (id, study, trial, best_value), used only to
     name each retrained trial and give its original objective; may be None."""
     if retrain is None or retrain.empty:
@@ -103,18 +104,18 @@ def trial_variances(
     out = {}
     for parent_id, group in retrain.groupby("parent_trial_id", sort=False):
         values = pd.to_numeric(group["best_value"], errors="coerce")
-        done = group[(group["state"] == "completed") & values.notna()]
+        done = group[(group["state"] == TrialState.COMPLETED) & values.notna()]
         parent = parents.get(int(parent_id))
         original = None
-        if parent is not None and parent.state == "completed" and pd.notna(parent.best_value):
+        if parent is not None and parent.state == TrialState.COMPLETED and pd.notna(parent.best_value):
             original = float(parent.best_value)
         out[int(parent_id)] = trial_variance(
             pd.to_numeric(done["best_value"]).tolist(),
             confidence=confidence,
             trial_id=int(parent_id),
             original=original,
-            unstable=int(group["state"].isin(["infeasible", "failed"]).sum()),
-            unfinished=int(group["state"].isin(["pending", "running", "interrupted"]).sum()),
+            unstable=int(group["state"].isin(UNUSABLE).sum()),
+            unfinished=int(group["state"].isin(UNFINISHED).sum()),
             study=None if parent is None else str(parent.study),
             trial=None if parent is None else int(parent.trial),
         )

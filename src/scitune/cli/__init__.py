@@ -1,16 +1,14 @@
-"""The command line: parse, call the library, render with rich. No logic the Python API lacks.
-
-Each module here adds its commands to the one typer ``app``."""
+"""The command line: parse, call a playbook step (:mod:`scitune.steps`), render with rich. No logic
+the Python API lacks. Each module here is the face of one step module and adds its commands to
+the one typer ``app``."""
 
 from __future__ import annotations
 
 import sys
 
-from scitune.cli import core  # noqa: F401  (registers run, status, trials)
-from scitune.cli import bayes  # noqa: F401  (registers refine, test)
-from scitune.cli import decide  # noqa: F401  (registers retrain, compare, launch, launches, incumbent, log, note)
-from scitune.cli import report  # noqa: F401
-from scitune.cli import protocol  # noqa: F401  (registers steps, batch-size, warmup, stability, round2, adam-preset)
+# Each module registers its commands; imported in the order `scitune --help` lists them.
+from scitune.cli import run, results, report, retrain, decide, log, refine, test  # noqa: F401, I001
+from scitune.cli import step_budget, batch_size, warmup, stability, round2, adam  # noqa: F401, I001
 from scitune.cli._app import app, err
 from scitune.errors import ScituneError
 

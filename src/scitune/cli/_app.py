@@ -1,21 +1,25 @@
-"""Shared pieces of the command line: the typer app, consoles, common options, table rendering."""
+"""Shared pieces of the command line: the typer app, consoles, common options, table rendering,
+the training display and the command line as stored."""
 
 from __future__ import annotations
 
 import json
 import math
+import shlex
 import sys
-from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated, Any, Callable, Iterator, Optional
+from typing import Annotated, Any, Optional
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
-from scitune.store import FINISHED, STORE_ENV
+from scitune.states import FINISHED
+from scitune.store import STORE_ENV
 
 app = typer.Typer(
     name="scitune",
@@ -65,8 +69,6 @@ def render(frame: pd.DataFrame, title: str | None = None) -> None:
     out.print(table)
 
 
-
-
 def emit(frame: pd.DataFrame, format: Format, title: str | None = None) -> None:
     """Write a table to stdout as csv, json (records) or a rich table."""
     if format is Format.csv:
@@ -79,25 +81,67 @@ def emit(frame: pd.DataFrame, format: Format, title: str | None = None) -> None:
         render(frame, title=title)
 
 
-@contextmanager
-def trial_progress(label: str, total: int, already: int = 0) -> Iterator[Callable[[dict[str, Any]], None]]:
-    """The bar every command that trains shows: trials finished of ``total``, infeasible and failed
-    counts, the best objective so far, elapsed time and ETA. Yields the runner's ``on_progress``."""
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("infeasible {task.fields[infeasible]}  failed {task.fields[failed]}  best {task.fields[best]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=out) as bar:
-        task = bar.add_task(label, total=total, completed=already, infeasible=0, failed=0, best="-")
+def invocation() -> str | None:
+    """This command line as one shell-quoted string (``scitune run exp.yaml``), stored with what it
+    records so that it can be reproduced."""
+    return shlex.join(["scitune", *sys.argv[1:]]) if sys.argv else None
 
-        def show(progress: dict[str, Any]) -> None:
-            states = progress["states"]
-            bar.update(task, completed=sum(states[s] for s in FINISHED), infeasible=states["infeasible"],
-                       failed=states["failed"], best=fmt(progress["best"]))
 
-        yield show
+class TrainingDisplay:
+    """What every command that trains shows: before each run, its headline (and any notes on the
+    values a derived experiment holds); while it runs, one bar of trials finished of the total,
+    infeasible and failed counts, the best objective so far, elapsed time and ETA.
+
+    Pass ``on_plan`` and ``on_progress`` to a step; use it as a context manager so the last bar is
+    closed however the step ends."""
+
+    def __init__(self, label: str = "trials") -> None:
+        self.label = label
+        self._bar: Progress | None = None
+        self._task: Any = None
+
+    def on_plan(self, plan: Any) -> None:
+        """A run is about to start: ``plan`` has ``headline``, ``total``, ``finished`` and maybe ``notes``."""
+        self.close()
+        for note in getattr(plan, "notes", ()):
+            out.print(f"[dim]- {escape(note)}[/dim]", soft_wrap=True)
+        out.print(Text(plan.headline, style="bold"))
+        self._bar = Progress(*_COLUMNS, console=out)
+        self._bar.start()
+        self._task = self._bar.add_task(self.label, total=plan.total, completed=plan.finished, infeasible=0,
+                                        failed=0, best="-")
+
+    def on_progress(self, progress: dict[str, Any]) -> None:
+        if self._bar is None:
+            return
+        states = progress["states"]
+        self._bar.update(self._task, completed=sum(states[s] for s in FINISHED), infeasible=states["infeasible"],
+                         failed=states["failed"], best=fmt(progress["best"]))
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def __enter__(self) -> "TrainingDisplay":
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+
+_COLUMNS = (
+    TextColumn("[progress.description]{task.description}"),
+    BarColumn(),
+    MofNCompleteColumn(),
+    TextColumn("infeasible {task.fields[infeasible]}  failed {task.fields[failed]}  best {task.fields[best]}"),
+    TimeElapsedColumn(),
+    TextColumn("eta"),
+    TimeRemainingColumn(),
+)
+
+
+def say(lines: list[str], style: str = "yellow") -> None:
+    """Notes and warnings from a step, a line each."""
+    for line in lines:
+        out.print(f"[{style}]- {escape(line)}[/{style}]", soft_wrap=True)

@@ -1,4 +1,4 @@
-"""The report command: write the HTML report and print its findings."""
+"""``scitune report``: the face of :mod:`scitune.steps.report`; writes the HTML report and prints its findings."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from scitune.store import Store
 
 if TYPE_CHECKING:  # plotting libraries load only when a report is asked for: the CLI starts fast
     from scitune.analysis.findings import Finding
-    from scitune.report import Report
+    from scitune.steps.report import Report
 
 STYLE = {"warning": "bold dark_orange", "note": "bold blue", "info": "bold green"}
 
@@ -56,7 +56,7 @@ def report(
         if other.name != experiment:
             raise ConfigError(f"{file}: is experiment '{other.name}', not '{experiment}'")
         settings = other.report_settings
-    from scitune.report import write_report
+    from scitune.steps.report import write_report
 
     result = write_report(Store(store), experiment, out_dir, settings, png)
     print_report(result)

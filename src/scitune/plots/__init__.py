@@ -6,7 +6,7 @@ information with matplotlib."""
 from scitune.plots.axis import AxisPlotInfo, axis_figure, axis_plot_info, axis_png
 from scitune.plots.best_steps import BestStepInfo, best_step_figure, best_step_info, best_step_png
 from scitune.plots.budget import BudgetPlotInfo, budget_figure, budget_plot_info, budget_png
-from scitune.plots.curves import CurvesPlotInfo, curves_figure, curves_plot_info, curves_png
+from scitune.plots.training_curves import CurvesPlotInfo, curves_figure, curves_plot_info, curves_png
 from scitune.plots.isolation import IsolationPlotInfo, isolation_figure, isolation_plot_info, isolation_png
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Axis plots: the objective against each nuisance hyperparameter, one point per trial.
 
-Playbook (SPEC.md section C, "Boundaries"): log x for log-scaled parameters, infeasible trials
+Playbook ("Identifying bad search space boundaries"): log x for log-scaled parameters, infeasible trials
 drawn (not dropped) as distinct markers at a capped y, the best trials highlighted, and the range's
 edges visible so a best trial crowding an edge is seen at a glance. The y axis is capped a little
 above the bulk of the trials (the best plus four times its gap to the median), so that a few
@@ -34,6 +34,7 @@ from scitune.plots._style import (
     subplot_grid,
 )
 from scitune.space import ChoiceParam, RangeParam, SearchSpace
+from scitune.states import TrialState
 
 Kind = Literal["completed", "beyond", "infeasible"]
 CAP_FACTOR = 4.0
@@ -100,7 +101,7 @@ def axis_plot_info(
     done = ranked(trials, mode)
     top_ids = set(done.groupby("study", sort=False).head(top_k).index)
     best, cap, line = _y_scale(done["best_value"].to_numpy(float), mode)
-    finished = trials[trials["state"].isin(("completed", "infeasible"))]
+    finished = trials[trials["state"].isin((TrialState.COMPLETED, TrialState.INFEASIBLE))]
     worse = (lambda a, b: a > b) if mode == "min" else (lambda a, b: a < b)
 
     # One pass over the trials; each panel then only formats its parameter.

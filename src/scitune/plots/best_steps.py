@@ -1,4 +1,4 @@
-"""Where in [0, max_train_steps] each study's trials reached their best (SPEC.md section D).
+"""Where in [0, max_train_steps] each study's trials reached their best (playbook: "Deciding how long to train when training is *not* compute-bound").
 
 The step that retrospective checkpoint selection picks, one row per study: every completed trial
 small and grey, the study's best few large and colored. Shaded bands mark the playbook's two

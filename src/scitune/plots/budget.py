@@ -1,5 +1,5 @@
 """How many trials were enough: each study's expected best objective against its number of trials
-(SPEC.md section F), from the bootstrap of :mod:`scitune.analysis.budget`.
+(playbook FAQ: "How many trials are needed to get good results with quasi-random search?"), from the bootstrap of :mod:`scitune.analysis.budget`.
 
 One panel per study, sharing the y axis: the median best over the bootstrap draws of ``k`` trials
 as a line, the middle 50% of the draws as a dark band and 5-95% as a light one. The x axis is

@@ -1,5 +1,5 @@
 """Isolation plots: for each scientific hyperparameter, the best objective at each of its values
-after tuning the nuisance hyperparameters away (SPEC.md section C).
+after tuning the nuisance hyperparameters away (playbook: "Detecting whether a change is useful with isolation plots").
 
 One line per combination of the other scientific hyperparameters (a single line when there is only
 one). Where a value's best trial was retrained with other seeds, the reruns' mean is drawn beside

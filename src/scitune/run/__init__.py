@@ -1,13 +1,10 @@
-"""Running trials: the handle training code sees, workers, and the local runner."""
+"""Execution: the trial handle training code sees, workers, the local and Ray runners, command
+mode, checkpoints, planning a run's points and seeds, and proposing the Bayesian round's points."""
 
-from scitune.run.local import (
-    LocalRunner,
-    RunSummary,
-    prepare,
-    run_experiment,
-    trial_seed,
-)
+from scitune.errors import TrialInfeasible
+from scitune.run.local import LocalRunner, RunSummary
+from scitune.run.planning import prepare
 from scitune.run.program import load_train
-from scitune.run.trial import Trial, TrialInfeasible
+from scitune.run.trial import Trial
 
-__all__ = ["Trial", "TrialInfeasible", "LocalRunner", "RunSummary", "run_experiment", "prepare", "trial_seed", "load_train"]
+__all__ = ["Trial", "TrialInfeasible", "LocalRunner", "RunSummary", "prepare", "load_train"]

@@ -23,18 +23,11 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from scitune.errors import TrialFailed
 from scitune.run.trial import Trial
 
 ENV_PREFIX = "SCITUNE_"
 STDERR_TAIL_LINES = 8
-
-
-class TrialFailed(Exception):
-    """The program ended badly (non-zero exit, killed, timed out). ``detail`` holds its stderr tail."""
-
-    def __init__(self, reason: str, detail: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason, self.detail = reason, detail
 
 
 def _set_parent_death_signal() -> None:

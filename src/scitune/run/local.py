@@ -1,9 +1,8 @@
 """The local runner: every study of an experiment, on N worker processes of this machine.
 
-``run_experiment`` is what ``scitune run`` calls. It records the experiment, its studies and their
-trials (their points fixed up front by the quasi-random sequence), marks trials of runners that
-died as interrupted, then forks workers that claim trials from the store until none is left. It
-resumes naturally: finished trials are never claimed again, interrupted and pending ones are.
+Once the run is planned (:func:`scitune.run.planning.prepare`), the runner marks trials of runners
+that died as interrupted, then forks workers that claim trials from the store until none is left.
+It resumes naturally: finished trials are never claimed again, interrupted and pending ones are.
 """
 
 from __future__ import annotations
@@ -18,53 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-
-from scitune.config import Experiment, study_name
-from scitune.run.program import Program, TrainFn, as_program, load_program
-from scitune.run.worker import HOST, Interrupted, Proposer, raise_interrupted, worker_main
-from scitune.search import QuasiRandomSearch
-from scitune.store import CLAIMABLE, FAILED, INTERRUPTED, Store
+from scitune.config import Experiment
+from scitune.errors import Interrupted
+from scitune.run.program import Program, TrainFn, as_program
+from scitune.run.worker import HOST, Proposer, raise_interrupted, worker_main
+from scitune.states import CLAIMABLE, TrialState
+from scitune.store import Store
 
 ProgressFn = Callable[[dict[str, Any]], None]
-
-
-def trial_seed(search_seed: int, number: int) -> int:
-    """The training seed of trial ``number``. The same in every study, so the studies' trials are
-    paired in initialization and data order as well as in nuisance values."""
-    return int(np.random.SeedSequence([search_seed, number]).generate_state(1)[0] & 0x7FFFFFFF)
-
-
-def prepare(
-    store: Store,
-    experiment: Experiment,
-    config_text: str,
-    config_path: str | None = None,
-    command: str | None = None,
-) -> int:
-    """Record the experiment, its studies and every study's trials; returns the experiment's id.
-    Idempotent: a second call (a resume, or a second runner) adds only what is missing."""
-    bayesian = experiment.search.algorithm == "bayesian"
-    if bayesian:  # its points are proposed as workers ask for trials (scitune.search.proposer)
-        from scitune.search.proposer import check_bayesian, prepare_studies
-
-        warm = check_bayesian(store, experiment)  # before anything is written
-    experiment_id = store.ensure_experiment(
-        experiment.name, experiment.goal, experiment.canonical(), config_text, config_path, command,
-        growable=("budget.trials_per_study", "test"),  # test: the final test-set check, no trial depends on it
-    )
-    if bayesian:
-        prepare_studies(store, experiment_id, experiment, warm)
-        return experiment_id
-    search = QuasiRandomSearch(experiment.space, experiment.search.seed)
-    n = experiment.budget.trials_per_study
-    seeds = [trial_seed(experiment.search.seed, i) for i in range(n)]
-    for scientific in experiment.studies():
-        context = {**experiment.fixed, **scientific}
-        points = search.points(0, n, context)
-        study_id = store.ensure_study(experiment_id, study_name(scientific), scientific, search.describe())
-        store.ensure_trials(study_id, [(i, {**context, **p}, seeds[i]) for i, p in enumerate(points)])
-    return experiment_id
 
 
 def _pid_alive(pid: int) -> bool:
@@ -172,7 +132,7 @@ class LocalRunner(RunnerBase):
         if workers < 1:
             raise ValueError("workers must be at least 1")
         if proposer is None and experiment.search.algorithm == "bayesian":
-            from scitune.search.proposer import proposer_for
+            from scitune.run.proposer import proposer_for  # Optuna: only for a Bayesian round
 
             proposer = proposer_for(experiment, study_ids)
         # Makes new trials when none is left to claim (an adaptive search); None for quasi-random.
@@ -221,7 +181,7 @@ class LocalRunner(RunnerBase):
                     procs.remove(proc)
                     if proc.exitcode != 0:
                         why = f"its worker process died ({_exit_description(proc.exitcode)})"
-                        lost = self.store.release(f"{self.owner_prefix}{proc.pid}", FAILED, why)
+                        lost = self.store.release(f"{self.owner_prefix}{proc.pid}", TrialState.FAILED, why)
                         crashed.append(why)
                         progress = self._progress(experiment_id) if lost else progress
                 claimable = sum(progress["states"][s] for s in CLAIMABLE)
@@ -250,28 +210,9 @@ class LocalRunner(RunnerBase):
                     proc.kill()
                     proc.join()
             # Whatever a worker could not record itself (it died, or was stopped mid-claim).
-            self.store.release(self.owner_prefix, INTERRUPTED, "the runner was stopped")
+            self.store.release(self.owner_prefix, TrialState.INTERRUPTED, "the runner was stopped")
         finally:
             signal.signal(signal.SIGTERM, previous_term)
             signal.signal(signal.SIGINT, previous_int)
         return self._summary(experiment_id, start, interrupted, crashed)
 
-
-def run_experiment(
-    experiment: Experiment,
-    store: Store,
-    *,
-    config_text: str,
-    config_path: str | Path | None = None,
-    command: str | None = None,
-    workers: int = 1,
-    on_progress: ProgressFn | None = None,
-    train: TrainFn | Program | None = None,
-) -> RunSummary:
-    """Run (or resume) every study of ``experiment``. The training function is imported before
-    anything is written, so a wrong ``train:`` leaves the store untouched."""
-    if train is None:
-        base = Path(config_path).parent if config_path else None
-        train = load_program(experiment, base, str(config_path or "<experiment>"))
-    experiment_id = prepare(store, experiment, config_text, str(config_path) if config_path else None, command)
-    return LocalRunner(store, experiment, train, workers=workers, on_progress=on_progress).run(experiment_id)

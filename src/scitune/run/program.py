@@ -6,14 +6,12 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import Any, Callable, Union
 
+from scitune.config import Experiment
 from scitune.errors import ConfigError
-
-if TYPE_CHECKING:
-    from scitune.config import Experiment
-    from scitune.run.command import CommandProgram
-    from scitune.run.trial import Trial
+from scitune.run.command import CommandProgram
+from scitune.run.trial import Trial
 
 TrainFn = Callable[[dict[str, Any], Any], Any]
 
@@ -66,12 +64,10 @@ class PythonProgram:
         self.train(dict(trial.params), trial)
 
 
-Program = Union[PythonProgram, "CommandProgram"]
+Program = Union[PythonProgram, CommandProgram]
 
 
 def as_program(train: "TrainFn | Program") -> "Program":
-    from scitune.run.command import CommandProgram
-
     return train if isinstance(train, (PythonProgram, CommandProgram)) else PythonProgram(train)
 
 
@@ -80,8 +76,6 @@ def load_program(
 ) -> "Program":
     """What trains a trial of ``experiment``. Python modules are imported now, so a bad ``train:``
     is reported before anything is written. Commands run in the experiment file's folder."""
-    from scitune.run.command import CommandProgram
-
     if experiment.command is not None:
         cwd = (base_dir or Path.cwd()).resolve()
         return CommandProgram(list(experiment.command), cwd, experiment.budget.trial_timeout)

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from scitune.config import Experiment
-from scitune.errors import ScituneError
+from scitune.errors import Interrupted, ScituneError
 from scitune.run.local import ProgressFn, RunnerBase, RunSummary, artifacts_root, lost_owner_check
-from scitune.run.worker import HOST, Interrupted, raise_interrupted, run_trial
-from scitune.store import CLAIMABLE, INTERRUPTED, RUNNING, Store
+from scitune.run.program import load_program
+from scitune.run.worker import HOST, raise_interrupted, run_trial
+from scitune.states import CLAIMABLE, TrialState
+from scitune.store import Store
 
 
 def import_ray() -> Any:
@@ -56,8 +58,6 @@ def train_one(spec: TaskSpec) -> dict[str, Any]:
 
     Runs in a Ray worker process, possibly on another host: the store URL and the artifacts folder
     must mean the same thing there (PostgreSQL, a shared filesystem)."""
-    from scitune.run.program import load_program
-
     signal.signal(signal.SIGTERM, raise_interrupted)
     experiment = Experiment.model_validate(spec.definition)
     program = load_program(experiment, Path(spec.base_dir) if spec.base_dir else None, cwd=Path(spec.cwd))
@@ -66,7 +66,7 @@ def train_one(spec: TaskSpec) -> dict[str, Any]:
         study_ids = list(spec.study_ids) if spec.study_ids else None
         claimed = store.claim(spec.experiment_id, spec.owner, HOST, study_ids)
         if claimed is None and experiment.search.algorithm == "bayesian":
-            from scitune.search.proposer import proposer_for
+            from scitune.run.proposer import proposer_for  # Optuna: only for a Bayesian round
 
             claimed = proposer_for(experiment, study_ids).propose(store, spec.experiment_id, spec.owner, HOST)
         if claimed is None:
@@ -104,7 +104,7 @@ class RayRunner(RunnerBase):
         self.owner_prefix = f"ray:{HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}:"
         self.proposer = None
         if experiment.search.algorithm == "bayesian":  # trials still to be proposed are work left too
-            from scitune.search.proposer import proposer_for
+            from scitune.run.proposer import proposer_for  # Optuna: only for a Bayesian round
 
             self.proposer = proposer_for(experiment, study_ids)
 
@@ -134,7 +134,7 @@ class RayRunner(RunnerBase):
                 progress = self._progress(experiment_id)
                 states = progress["states"]
                 # Trials not yet claimed, plus those our in-flight tasks hold (counted as running).
-                left = sum(states[s] for s in CLAIMABLE) + states[RUNNING]
+                left = sum(states[s] for s in CLAIMABLE) + states[TrialState.RUNNING]
                 if self.proposer is not None:
                     left += self.proposer.remaining(self.store, experiment_id)
                 wanted = min(slots, left)
@@ -153,7 +153,7 @@ class RayRunner(RunnerBase):
                         # The worker or its node died mid-trial: not the configuration's fault.
                         # The trial runs again, from its latest checkpoint.
                         why = f"its Ray worker was lost ({type(err).__name__})"
-                        if self.store.release(owner, INTERRUPTED, why):
+                        if self.store.release(owner, TrialState.INTERRUPTED, why):
                             lost.append(why)
                 if time.monotonic() - last_beat >= self.heartbeat_seconds:
                     self.store.heartbeat(self.owner_prefix)
@@ -165,7 +165,7 @@ class RayRunner(RunnerBase):
             for ref in in_flight:
                 ray.cancel(ref, force=True)
             ray.wait(list(in_flight), num_returns=len(in_flight), timeout=30)
-            self.store.release(self.owner_prefix, INTERRUPTED, "the runner was stopped")
+            self.store.release(self.owner_prefix, TrialState.INTERRUPTED, "the runner was stopped")
         finally:
             signal.signal(signal.SIGTERM, previous_term)
             signal.signal(signal.SIGINT, previous_int)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from scitune.config import Objective
+from scitune.errors import TrialInfeasible
 from scitune.run.checkpoints import TrialFiles
 
 FlushFn = Callable[[list[tuple[int, str, float]], "tuple[int, float] | None"], None]
@@ -26,11 +27,6 @@ def _is_number(raw: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-
-class TrialInfeasible(Exception):
-    """Raised from :meth:`Trial.report` when the objective or a loss is NaN or infinite: training
-    further would waste compute. The trial is recorded as infeasible with the reason."""
 
 
 class Trial:

@@ -10,42 +10,32 @@ import os
 import signal
 import socket
 import traceback
+from pathlib import Path
 from typing import Any, Protocol
 
-from pathlib import Path
-
+from scitune.analysis.ranking import best_point
 from scitune.config import Experiment
+from scitune.errors import Interrupted, TrialFailed, TrialInfeasible
 from scitune.run.checkpoints import CheckpointKeeper, TrialFiles
-from scitune.run.command import TrialFailed
 from scitune.run.program import Program
-from scitune.run.trial import Trial, TrialInfeasible
-from scitune.store import (
-    COMPLETED,
-    FAILED,
-    INFEASIBLE,
-    INTERRUPTED,
-    ClaimedTrial,
-    Store,
-)
+from scitune.run.trial import Trial
+from scitune.states import TrialState
+from scitune.store import ClaimedTrial, Store
 
 HOST = socket.gethostname()
 _TRACEBACK_LIMIT = 20_000
 
 
 class Proposer(Protocol):
-    """Makes a new trial for a worker that found none to claim (scitune.search.proposer)."""
+    """Makes a new trial for a worker that found none to claim (scitune.run.proposer)."""
 
     def propose(self, store: Store, experiment_id: int, owner: str, host: str) -> ClaimedTrial | None: ...
 
     def remaining(self, store: Store, experiment_id: int) -> int: ...
 
 
-class Interrupted(BaseException):
-    """SIGTERM (or the runner) asked this process to stop. A BaseException, like KeyboardInterrupt,
-    so that ``except Exception`` in user code does not swallow it."""
-
-
 def raise_interrupted(signum: int, _frame: Any) -> None:
+    """A signal handler: turn SIGTERM (or SIGINT) into :class:`~scitune.errors.Interrupted`."""
     raise Interrupted(signal.Signals(signum).name)
 
 
@@ -82,10 +72,7 @@ def _prepare_files(
             points = store.metrics([claimed.id])
             objective = points[points["name"] == experiment.objective.metric]
             keeper.values.update({int(r.step): float(r.value) for r in objective.itertuples()})
-            finite = objective.dropna()
-            if not finite.empty:
-                row = finite.loc[finite["value"].idxmin() if mode == "min" else finite["value"].idxmax()]
-                best = (int(row["step"]), float(row["value"]))
+            best = best_point(objective["step"], objective["value"], mode)
         else:
             store.restart(claimed.id)  # its checkpoint file is gone: start from scratch
 
@@ -101,7 +88,7 @@ def _prepare_files(
 
 def run_trial(
     store: Store, experiment: Experiment, program: Program, claimed: ClaimedTrial, owner: str, root: Path
-) -> str:
+) -> TrialState:
     """Train one claimed trial and record its end state; returns that state.
 
     Interruption (Ctrl-C, SIGTERM) records the trial as interrupted and re-raises, so the worker
@@ -119,25 +106,26 @@ def run_trial(
         files=files,
         best=best,
     )
-    state, reason, detail = COMPLETED, None, None
+    state, reason, detail = TrialState.COMPLETED, None, None
     try:
         program(trial)
     except TrialInfeasible:
-        state, reason = INFEASIBLE, trial.infeasible_reason
+        state, reason = TrialState.INFEASIBLE, trial.infeasible_reason
     except TrialFailed as err:
-        state, reason, detail = FAILED, err.reason, err.detail
+        state, reason, detail = TrialState.FAILED, err.reason, err.detail
     except (KeyboardInterrupt, Interrupted):
         ignore_stop_signals()
-        store.finish(claimed.id, owner, INTERRUPTED, trial.take_buffer(), trial.best, reason="the runner was stopped")
+        store.finish(claimed.id, owner, TrialState.INTERRUPTED, trial.take_buffer(), trial.best,
+                     reason="the runner was stopped")
         raise
     except BaseException as err:  # noqa: BLE001 - SystemExit from user code is a crash too
-        state, reason = FAILED, f"{type(err).__name__}: {err}"
+        state, reason = TrialState.FAILED, f"{type(err).__name__}: {err}"
         detail = traceback.format_exc()[-_TRACEBACK_LIMIT:]
     else:
         if trial.infeasible_reason:  # the training code caught TrialInfeasible itself
-            state, reason = INFEASIBLE, trial.infeasible_reason
+            state, reason = TrialState.INFEASIBLE, trial.infeasible_reason
         elif trial.best is None:
-            state = FAILED
+            state = TrialState.FAILED
             reason = f"the objective '{experiment.objective.metric}' was never reported"
     if trial.notes:
         noted = "; ".join(trial.notes[:3]) + (f"; and {len(trial.notes) - 3} more" if len(trial.notes) > 3 else "")

@@ -1,6 +1,6 @@
 """Bayesian optimization: Optuna's samplers propose the next point, scitune keeps everything else.
 
-After exploration (SPEC.md section C), the playbook switches to Bayesian optimization on a refined
+After exploration ("After exploration concludes"), the playbook switches to Bayesian optimization on a refined
 space. We write no Gaussian process of our own: each proposal builds a throwaway in-memory Optuna
 study from what the store knows (:class:`Observation` records), asks Optuna's ``GPSampler`` (the
 default) or ``TPESampler`` for one point through ``study.ask()``, and forgets the study. Trials,
@@ -34,7 +34,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scitune.analysis.infeasible import FEASIBLE, INFEASIBLE, PENDING
+from scitune.analysis.infeasible import SamplerVerdict
 from scitune.errors import ScituneError
 from scitune.space import ChoiceParam, Parameter, RangeParam, Scalar, SearchSpace
 
@@ -51,11 +51,12 @@ CONSTRAINT = "feasible"  # the one constraint every trial carries: <= 0 feasible
 
 @dataclass(frozen=True)
 class Observation:
-    """One trial as the sampler sees it: its nuisance values and a verdict (FEASIBLE, INFEASIBLE or
-    PENDING from :mod:`scitune.analysis.infeasible`); ``value`` is the objective of a feasible one."""
+    """One trial as the sampler sees it: its nuisance values and a verdict (a
+    :class:`~scitune.analysis.infeasible.SamplerVerdict`: feasible, violated or unknown); ``value``
+    is the objective of a feasible one."""
 
     params: Mapping[str, Scalar]
-    verdict: str
+    verdict: SamplerVerdict
     value: float | None = None
 
 
@@ -157,16 +158,16 @@ class BayesSearch:
                 sampler=make_sampler(self.sampler, seed, conditional),
             )
             full = distributions(self.space)
-            feasible = [o.value for o in observations if o.verdict == FEASIBLE and o.value is not None]
+            feasible = [o.value for o in observations if o.verdict == SamplerVerdict.FEASIBLE and o.value is not None]
             worst = (max(feasible) if self.mode == "min" else min(feasible)) if feasible else 0.0
-            constrained = any(o.verdict == INFEASIBLE for o in observations)
+            constrained = any(o.verdict == SamplerVerdict.VIOLATED for o in observations)
             for obs in observations:
                 params = {n: v for n, v in obs.params.items() if n in full}
                 dists = {n: full[n] for n in params}
-                if obs.verdict == PENDING:
+                if obs.verdict == SamplerVerdict.UNKNOWN:
                     study.add_trial(create_trial(state=TrialState.RUNNING, params=params, distributions=dists))
                     continue
-                ok = obs.verdict == FEASIBLE
+                ok = obs.verdict == SamplerVerdict.FEASIBLE
                 if ok and (obs.value is None or not math.isfinite(obs.value)):
                     raise ValueError(f"a feasible observation needs a finite value, got {obs.value!r}")
                 study.add_trial(create_trial(

@@ -1,6 +1,7 @@
 """Quasi-random search: scrambled Halton points from scipy, mapped onto the search space.
 
-Why quasi-random during exploration (playbook FAQ, SPEC.md section F): it behaves like a jittered,
+Why quasi-random during exploration (playbook FAQ "Why use quasi-random search instead of more sophisticated black box optimization
+algorithms during the exploration phase of tuning?"): it behaves like a jittered,
 shuffled grid, covers the space uniformly so boundary reasoning stays valid, is reproducible from
 its seed, and gives the same points whether trials run in parallel or one after another.
 

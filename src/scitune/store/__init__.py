@@ -1,25 +1,19 @@
-"""The store: experiments, studies, trials and every metric point, in SQLite or PostgreSQL."""
+"""The store: experiments, studies, trials, every metric point and every decision, in SQLite or
+PostgreSQL. The only state that runners, workers and commands share."""
 
-from scitune.store import decisions  # noqa: F401  (adds the launches and notes tables to the schema)
-from scitune.store import testset  # noqa: F401  (adds the test_results table to the schema)
-from scitune.store.schema import (
-    CLAIMABLE,
-    COMPLETED,
-    DEFAULT_URL,
-    FAILED,
-    FINISHED,
-    INFEASIBLE,
-    INTERRUPTED,
-    PENDING,
-    RUNNING,
-    SCHEMA_VERSION,
-    STATES,
-    STORE_ENV,
-    resolve_url,
+from scitune.store.records import (
+    ClaimedTrial,
+    ExperimentRecord,
+    LaunchRecord,
+    NoteRecord,
+    StudyRecord,
+    TestResultRecord,
+    TrialLocation,
 )
-from scitune.store.store import ClaimedTrial, Store
+from scitune.store.schema import DEFAULT_URL, SCHEMA_VERSION, STORE_ENV, display_url, resolve_url
+from scitune.store.store import Store
 
 __all__ = [
-    "Store", "ClaimedTrial", "resolve_url", "DEFAULT_URL", "STORE_ENV", "SCHEMA_VERSION", "STATES", "FINISHED",
-    "CLAIMABLE", "PENDING", "RUNNING", "COMPLETED", "INFEASIBLE", "FAILED", "INTERRUPTED",
+    "Store", "ClaimedTrial", "ExperimentRecord", "StudyRecord", "LaunchRecord", "NoteRecord", "TestResultRecord",
+    "TrialLocation", "resolve_url", "display_url", "DEFAULT_URL", "STORE_ENV", "SCHEMA_VERSION",
 ]

@@ -1,6 +1,8 @@
-"""Reading the store: experiments, studies, the trial table, metric points, checkpoints.
+"""Reading the store: experiments, studies, the trial table, metric points, checkpoints, launches,
+notes and test results.
 
-Read-only transactions, shared by every command that only looks (status, trials, best, report)."""
+Read-only transactions, shared by every command that only looks (status, trials, best, report).
+Rows leave as typed records (:mod:`scitune.store.records`); trials and metric points as frames."""
 
 from __future__ import annotations
 
@@ -11,8 +13,29 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
 from scitune.errors import NotFoundError
+from scitune.states import STATES, StudyKind, TrialState
+from scitune.store.records import (
+    ExperimentRecord,
+    LaunchRecord,
+    NoteRecord,
+    StudyRecord,
+    TestResultRecord,
+    TrialLocation,
+)
 from scitune.store.retry import retrying
-from scitune.store.schema import COMPLETED, RUNNING, STATES, checkpoints, experiments, metrics, studies, trials
+from scitune.store.schema import (
+    checkpoints,
+    display_url,
+    experiments,
+    launches,
+    metrics,
+    notes,
+    studies,
+    test_results,
+    trials,
+)
+
+KindFilter = StudyKind | str | None
 
 
 class StoreReads:
@@ -24,9 +47,7 @@ class StoreReads:
     @property
     def safe_url(self) -> str:
         """The store URL with any password masked, for messages."""
-        from sqlalchemy.engine import make_url
-
-        return make_url(self.url).render_as_string(hide_password=True)
+        return display_url(self.url)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -34,30 +55,117 @@ class StoreReads:
             with conn.begin():
                 yield conn
 
+    def _experiment_record(self, row: Any) -> ExperimentRecord:
+        return ExperimentRecord(
+            id=int(row["id"]), name=row["name"], goal=row["goal"], definition=dict(row["definition"]),
+            config_text=row["config_text"], config_path=row["config_path"], command=row["command"],
+            created_at=float(row["created_at"]), updated_at=float(row["updated_at"]), store_url=self.safe_url,
+        )
+
     @retrying
-    def experiment(self, name: str) -> dict[str, Any]:
+    def experiment(self, name: str) -> ExperimentRecord:
+        """The experiment called ``name``; :class:`NotFoundError` (listing the known ones) if none is."""
         with self._read() as conn:
             row = conn.execute(select(experiments).where(experiments.c.name == name)).mappings().first()
             if row is None:
                 known = conn.execute(select(experiments.c.name).order_by(experiments.c.name)).scalars().all()
         if row is None:
             hint = f"known experiments: {', '.join(known)}" if known else "the store holds no experiment yet"
-            raise NotFoundError(f"no experiment named '{name}' in {self.url}", hint=hint)
-        return dict(row)
+            raise NotFoundError(f"no experiment named '{name}' in {self.safe_url}", hint=hint)
+        return self._experiment_record(row)
 
     @retrying
-    def experiments(self) -> list[dict[str, Any]]:
+    def experiments(self) -> list[ExperimentRecord]:
+        """Every experiment, oldest first."""
         with self._read() as conn:
-            return [dict(r) for r in conn.execute(select(experiments).order_by(experiments.c.id)).mappings()]
+            rows = conn.execute(select(experiments).order_by(experiments.c.id)).mappings().all()
+        return [self._experiment_record(r) for r in rows]
 
     @retrying
-    def studies(self, experiment_id: int, kind: str | None = "search") -> list[dict[str, Any]]:
-        """The experiment's studies of ``kind`` ("search", "retrain", or None for all), oldest first."""
+    def studies(self, experiment_id: int, kind: KindFilter = StudyKind.SEARCH) -> list[StudyRecord]:
+        """The experiment's studies of ``kind`` (search, retrain, or None for all), oldest first."""
         with self._read() as conn:
             query = select(studies).where(studies.c.experiment_id == experiment_id).order_by(studies.c.id)
             if kind is not None:
-                query = query.where(studies.c.kind == kind)
-            return [dict(r) for r in conn.execute(query).mappings()]
+                query = query.where(studies.c.kind == str(kind))
+            rows = conn.execute(query).mappings().all()
+        return [
+            StudyRecord(
+                name=r["name"], scientific=dict(r["scientific"]), id=int(r["id"]),
+                experiment_id=int(r["experiment_id"]), search=dict(r["search"] or {}), kind=StudyKind(r["kind"]),
+                parent_trial_id=r["parent_trial_id"], created_at=float(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    def study(self, experiment: ExperimentRecord, name: str, kind: KindFilter = StudyKind.SEARCH) -> StudyRecord:
+        """One study of ``experiment`` by name; :class:`NotFoundError` (listing its studies) if none is."""
+        found = self.studies(experiment.id, kind)
+        for study in found:
+            if study.name == name:
+                return study
+        raise NotFoundError(f"experiment '{experiment.name}' has no study '{name}'",
+                            hint=f"its studies: {', '.join(s.name for s in found)}")
+
+    @retrying
+    def locate(self, trial_id: int) -> TrialLocation:
+        """Which experiment and study hold trial ``trial_id``, and of which kind the study is."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(experiments.c.name.label("experiment"), studies.c.name.label("study"), studies.c.kind,
+                       studies.c.parent_trial_id, trials.c.number)
+                .join(studies, studies.c.id == trials.c.study_id)
+                .join(experiments, experiments.c.id == studies.c.experiment_id)
+                .where(trials.c.id == trial_id)
+            ).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no trial with id {trial_id} in {self.safe_url}",
+                                hint="ids are in the id column of scitune trials")
+        return TrialLocation(int(trial_id), row["experiment"], row["study"], StudyKind(row["kind"]),
+                             row["parent_trial_id"], int(row["number"]))
+
+    @retrying
+    def launches(self) -> list[LaunchRecord]:
+        """Every launch, oldest first; the last one is the current incumbent."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(launches, experiments.c.name.label("experiment"))
+                .join(experiments, experiments.c.id == launches.c.experiment_id)
+                .order_by(launches.c.id)
+            ).mappings().all()
+        return [
+            LaunchRecord(
+                id=int(r["id"]), experiment_id=int(r["experiment_id"]), experiment=r["experiment"],
+                trial_id=int(r["trial_id"]), study=r["study"], trial=int(r["trial"]), config=dict(r["config"]),
+                objective=dict(r["objective"]), evidence=dict(r["evidence"]), note=r["note"], command=r["command"],
+                created_at=float(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    @retrying
+    def notes(self, experiment_id: int) -> list[NoteRecord]:
+        """An experiment's notes, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(notes).where(notes.c.experiment_id == experiment_id).order_by(notes.c.id)
+            ).mappings().all()
+        return [NoteRecord(int(r["id"]), int(r["experiment_id"]), r["study_id"], r["text"], float(r["created_at"]))
+                for r in rows]
+
+    @retrying
+    def test_results(self, trial_ids: Sequence[int]) -> list[TestResultRecord]:
+        """Every test evaluation of the given trials, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(test_results).where(test_results.c.trial_id.in_([int(i) for i in trial_ids]))
+                .order_by(test_results.c.id)
+            ).mappings().all()
+        return [
+            TestResultRecord(int(r["id"]), int(r["trial_id"]), int(r["step"]), r["checkpoint"], r["function"],
+                             dict(r["metrics"]), r["command"], float(r["created_at"]))
+            for r in rows
+        ]
 
     @retrying
     def checkpoints(self, trial_ids: Sequence[int]) -> pd.DataFrame:
@@ -77,7 +185,7 @@ class StoreReads:
         best_of = func.min if mode == "min" else func.max
         joined = trials.join(studies, studies.c.id == trials.c.study_id)
         scope = [studies.c.experiment_id == experiment_id]
-        scope.append(studies.c.id.in_(list(study_ids)) if study_ids is not None else studies.c.kind == "search")
+        scope.append(studies.c.id.in_(list(study_ids)) if study_ids is not None else studies.c.kind == StudyKind.SEARCH)
         with self._read() as conn:
             by_state = dict(
                 conn.execute(
@@ -87,14 +195,14 @@ class StoreReads:
             best = conn.execute(
                 select(best_of(trials.c.best_value))
                 .select_from(joined)
-                .where(*scope, trials.c.state.in_((COMPLETED, RUNNING)))
+                .where(*scope, trials.c.state.in_((TrialState.COMPLETED, TrialState.RUNNING)))
             ).scalar()
         return {"states": {s: int(by_state.get(s, 0)) for s in STATES}, "best": best}
 
     @retrying
-    def trials(self, experiment: str, study: str | None = None, kind: str | None = "search") -> pd.DataFrame:
+    def trials(self, experiment: str, study: str | None = None, kind: KindFilter = StudyKind.SEARCH) -> pd.DataFrame:
         """One row per trial: study, number, state, reason, params (dict), best step and value, times.
-        Only the search studies' trials unless ``kind`` says otherwise ("retrain", or None for all)."""
+        Only the search studies' trials unless ``kind`` says otherwise (retrain, or None for all)."""
         exp = self.experiment(experiment)
         query = (
             select(studies.c.name.label("study"), trials.c.number.label("trial"), trials.c.id, trials.c.state,
@@ -103,15 +211,13 @@ class StoreReads:
                    trials.c.directory,
                    studies.c.kind, studies.c.parent_trial_id)
             .join(studies, studies.c.id == trials.c.study_id)
-            .where(studies.c.experiment_id == exp["id"])
+            .where(studies.c.experiment_id == exp.id)
             .order_by(studies.c.id, trials.c.number)
         )
         if kind is not None:
-            query = query.where(studies.c.kind == kind)
+            query = query.where(studies.c.kind == str(kind))
         if study is not None:
-            names = [s["name"] for s in self.studies(exp["id"], kind)]
-            if study not in names:
-                raise NotFoundError(f"experiment '{experiment}' has no study '{study}'", hint=f"its studies: {', '.join(names)}")
+            self.study(exp, study, kind)  # a clear error for a study that is not there
             query = query.where(studies.c.name == study)
         with self._read() as conn:
             frame = pd.DataFrame(conn.execute(query).mappings().all())

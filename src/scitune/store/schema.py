@@ -1,7 +1,8 @@
-"""The store's tables, its schema version, and how an engine is opened.
+"""The store's tables (every one of them), its schema version, and how an engine is opened.
 
 SQLAlchemy Core only: the same tables and statements serve SQLite (the default, in WAL mode) and,
-by URL, PostgreSQL. Times are UNIX seconds (float) so they compare the same on both.
+by URL, PostgreSQL. Times are UNIX seconds (float) so they compare the same on both. Tables added
+within a schema version (new, additive capabilities) are created when an existing store is opened.
 """
 
 from __future__ import annotations
@@ -29,17 +30,11 @@ from sqlalchemy import (
 )
 
 from scitune.errors import StoreError
+from scitune.states import StudyKind
 
 SCHEMA_VERSION = 1
 DEFAULT_URL = "sqlite:///scitune.db"
 STORE_ENV = "SCITUNE_STORE"
-
-# A trial's states (DESIGN.md): finished ones are never run again; claimable ones are.
-PENDING, RUNNING, COMPLETED = "pending", "running", "completed"
-INFEASIBLE, FAILED, INTERRUPTED = "infeasible", "failed", "interrupted"
-STATES = (PENDING, RUNNING, COMPLETED, INFEASIBLE, FAILED, INTERRUPTED)
-FINISHED = (COMPLETED, INFEASIBLE, FAILED)
-CLAIMABLE = (PENDING, INTERRUPTED)
 
 metadata = MetaData()
 
@@ -74,7 +69,7 @@ studies = Table(
     Column("search", JSON, nullable=False),  # algorithm, seed, dimension order, scipy version
     # "search": a study of the experiment's search; "retrain": reruns of one trial's configuration
     # with other seeds, tied to that trial and kept out of the search results.
-    Column("kind", String(16), nullable=False, default="search"),
+    Column("kind", String(16), nullable=False, default=StudyKind.SEARCH.value),
     Column("parent_trial_id", Integer, nullable=True),
     Column("created_at", Float, nullable=False),
     UniqueConstraint("experiment_id", "name"),
@@ -88,7 +83,7 @@ trials = Table(
     Column("number", Integer, nullable=False),  # index in the study's point sequence
     Column("params", JSON, nullable=False),  # every hyperparameter the trial trains with
     Column("seed", BigInteger, nullable=False),
-    Column("state", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # a scitune.states.TrialState
     Column("reason", Text),
     Column("traceback", Text),
     Column("host", String(255)),
@@ -130,12 +125,67 @@ checkpoints = Table(
 )
 
 
+# -- decisions: launches of a new incumbent, notes, the test set ------------------------------------
+
+launches = Table(
+    "launches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("trial_id", Integer, ForeignKey("trials.id"), nullable=False),
+    Column("study", String(500), nullable=False),
+    Column("trial", Integer, nullable=False),  # the trial's number in its study
+    Column("config", JSON, nullable=False),  # every hyperparameter the incumbent trains with
+    Column("objective", JSON, nullable=False),  # {metric, mode, value: mean over reruns or its own value}
+    Column("evidence", JSON, nullable=False),  # the comparison it won, with its numbers
+    Column("note", Text, nullable=False),
+    Column("command", Text),  # reproduces the incumbent's training run
+    Column("created_at", Float, nullable=False),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("study_id", Integer, ForeignKey("studies.id"), nullable=True),  # None: the whole experiment
+    Column("text", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# Final evaluations of chosen trials on the test set. The playbook looks at the test set once, after
+# the Bayesian round has chosen a configuration: no search, ranking or report reads this table, so
+# nothing can select on it by accident.
+test_results = Table(
+    "test_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("trial_id", Integer, ForeignKey("trials.id"), nullable=False),
+    Column("step", Integer, nullable=False),  # the step of the checkpoint evaluated
+    Column("checkpoint", Text, nullable=False),
+    Column("function", Text, nullable=False),  # module:function that evaluated it
+    Column("metrics", JSON, nullable=False),  # {name: value}; NaN and infinities stored as null
+    Column("command", Text),
+    Column("created_at", Float, nullable=False),
+)
+
+
 def resolve_url(url: str | None) -> str:
     """``--store`` value, else ``$SCITUNE_STORE``, else ``./scitune.db``. A bare path means SQLite."""
     url = url or os.environ.get(STORE_ENV) or DEFAULT_URL
     if "://" not in url:
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
     return url
+
+
+def display_url(url: str | None) -> str:
+    """The store URL as messages show it: resolved (:func:`resolve_url`), any password masked."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(resolve_url(url)).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL SQLAlchemy cannot parse is shown as given
+        return resolve_url(url)
 
 
 def open_engine(url: str) -> Engine:

@@ -16,26 +16,30 @@ from typing import Any, Sequence
 from sqlalchemy import Connection
 from sqlalchemy.engine import CursorResult
 
+from scitune.states import CLAIMABLE, TrialState
+
+_CLAIMABLE = ", ".join(f"'{state.value}'" for state in CLAIMABLE)
+
 NEXT_TRIAL = """
 SELECT t.id, t.study_id, s.name, t.number, t.params, t.seed, t.attempts, t.directory
 FROM trials t JOIN studies s ON s.id = t.study_id
-WHERE s.experiment_id = :experiment_id AND t.state IN ('pending', 'interrupted') AND {scope}
+WHERE s.experiment_id = :experiment_id AND t.state IN (%(claimable)s) AND {scope}
 ORDER BY t.number, t.study_id
 LIMIT 1
-"""
+""" % {"claimable": _CLAIMABLE}
 
 TAKE_TRIAL = """
-UPDATE trials SET state = 'running', owner = :owner, host = :host, started_at = :now, heartbeat_at = :now,
+UPDATE trials SET state = '%(running)s', owner = :owner, host = :host, started_at = :now, heartbeat_at = :now,
     finished_at = NULL, reason = NULL, traceback = NULL, best_step = NULL, best_value = NULL,
     attempts = :attempts
-WHERE id = :id AND state IN ('pending', 'interrupted')
-"""
+WHERE id = :id AND state IN (%(claimable)s)
+""" % {"running": TrialState.RUNNING.value, "claimable": _CLAIMABLE}
 
 FINISH_TRIAL = """
 UPDATE trials SET state = :state, reason = :reason, traceback = :traceback, finished_at = :now,
     best_step = :best_step, best_value = :best_value, owner = :new_owner
-WHERE id = :id AND owner = :owner AND state = 'running'
-"""
+WHERE id = :id AND owner = :owner AND state = '%(running)s'
+""" % {"running": TrialState.RUNNING.value}
 
 # {best} is ", best_step = :best_step, best_value = :best_value" or empty; {mine} "AND owner = :owner" or empty.
 PROGRESS_TRIAL = """

@@ -7,9 +7,9 @@ transaction per number; finishing a trial writes its last points and its final s
 
 from __future__ import annotations
 
+import math
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, delete, insert, inspect, select, update
@@ -20,43 +20,28 @@ from scitune.errors import (
     SchemaVersionError,
     StoreError,
 )
+from scitune.states import ENDINGS, StudyKind, TrialState
 from scitune.store import sql
 from scitune.store.reads import StoreReads
+from scitune.store.records import ClaimedTrial
 from scitune.store.retry import retrying
 from scitune.store.schema import (
-    FINISHED,
-    INTERRUPTED,
-    PENDING,
-    RUNNING,
     SCHEMA_VERSION,
     checkpoints,
     experiments,
+    launches,
     meta,
     metadata,
     metrics,
+    notes,
     open_engine,
     resolve_url,
     studies,
+    test_results,
     trials,
 )
 
 MetricRow = tuple[int, str, float]  # (step, name, value)
-
-
-@dataclass(frozen=True)
-class ClaimedTrial:
-    """A trial this runner now owns and must finish (or give back as interrupted)."""
-
-    id: int
-    study_id: int
-    study: str
-    number: int
-    params: dict[str, Any]
-    seed: int
-    attempt: int
-    directory: str | None = None  # the folder an earlier attempt used, if any
-    resume_step: int | None = None  # an interrupted trial continues from its latest checkpoint
-    resume_path: str | None = None
 
 
 def _dialect_insert(conn: Connection, table):  # type: ignore[no-untyped-def]
@@ -188,7 +173,7 @@ class Store(StoreReads):
         name: str,
         scientific: Mapping[str, Any],
         search: Mapping[str, Any],
-        kind: str = "search",
+        kind: StudyKind = StudyKind.SEARCH,
         parent_trial_id: int | None = None,
     ) -> int:
         with self._write() as conn:
@@ -197,7 +182,7 @@ class Store(StoreReads):
                 name=name,
                 scientific=dict(scientific),
                 search=dict(search),
-                kind=kind,
+                kind=str(kind),
                 parent_trial_id=parent_trial_id,
                 created_at=time.time(),
             )
@@ -216,14 +201,16 @@ class Store(StoreReads):
         with self._write() as conn:
             if points:
                 rows = [
-                    dict(study_id=study_id, number=n, params=dict(p), seed=s, state=PENDING, attempts=0, created_at=now)
+                    dict(study_id=study_id, number=n, params=dict(p), seed=s, state=TrialState.PENDING.value, attempts=0,
+                         created_at=now)
                     for n, p, s in points
                 ]
                 stmt = _dialect_insert(conn, trials).on_conflict_do_nothing(index_elements=["study_id", "number"])
                 conn.execute(stmt, rows)
             conn.execute(
                 delete(trials).where(
-                    trials.c.study_id == study_id, trials.c.state == PENDING, trials.c.number >= len(points)
+                    trials.c.study_id == study_id, trials.c.state == TrialState.PENDING,
+                    trials.c.number >= len(points),
                 )
             )
 
@@ -242,7 +229,7 @@ class Store(StoreReads):
         if study_ids is not None:
             scope = f"t.study_id IN ({', '.join(str(int(i)) for i in study_ids) or 'NULL'})"
         else:
-            scope = "s.kind = 'search'"
+            scope = f"s.kind = '{StudyKind.SEARCH.value}'"
         query = sql.NEXT_TRIAL.format(scope=scope)
         if self.engine.dialect.name == "postgresql":
             query += " FOR UPDATE OF t SKIP LOCKED"  # concurrent claimers pass over each other's rows
@@ -283,7 +270,7 @@ class Store(StoreReads):
         now = time.time()
         with self._write() as conn:
             stmt = _dialect_insert(conn, trials).values(
-                study_id=study_id, number=number, params=dict(params), seed=seed, state=RUNNING, owner=owner,
+                study_id=study_id, number=number, params=dict(params), seed=seed, state=TrialState.RUNNING.value, owner=owner,
                 host=host, attempts=1, created_at=now, started_at=now, heartbeat_at=now,
             )
             result = conn.execute(stmt.on_conflict_do_nothing(index_elements=["study_id", "number"]))
@@ -364,12 +351,12 @@ class Store(StoreReads):
     ) -> bool:
         """Write the last points and the final state together. Returns False (and writes nothing)
         when the trial is no longer this owner's, e.g. it was declared lost and taken by another."""
-        if state not in (*FINISHED, INTERRUPTED):
+        if state not in ENDINGS:
             raise ValueError(f"cannot finish a trial as {state!r}")
         params = {
-            "state": state, "reason": reason, "traceback": traceback, "now": time.time(),
+            "state": str(state), "reason": reason, "traceback": traceback, "now": time.time(),
             "best_step": best[0] if best else None, "best_value": best[1] if best else None,
-            "new_owner": owner if state == INTERRUPTED else None, "id": trial_id, "owner": owner,
+            "new_owner": owner if state == TrialState.INTERRUPTED else None, "id": trial_id, "owner": owner,
         }
         with self._write() as conn:
             if sql.run(conn, sql.FINISH_TRIAL, params).rowcount != 1:
@@ -389,7 +376,7 @@ class Store(StoreReads):
         with self._write() as conn:
             conn.execute(
                 update(trials)
-                .where(trials.c.state == RUNNING, trials.c.owner.startswith(owner_prefix, autoescape=True))
+                .where(trials.c.state == TrialState.RUNNING, trials.c.owner.startswith(owner_prefix, autoescape=True))
                 .values(heartbeat_at=time.time())
             )
 
@@ -399,8 +386,8 @@ class Store(StoreReads):
         with self._write() as conn:
             return conn.execute(
                 update(trials)
-                .where(trials.c.state == RUNNING, trials.c.owner.startswith(owner_prefix, autoescape=True))
-                .values(state=state, reason=reason, finished_at=time.time())
+                .where(trials.c.state == TrialState.RUNNING, trials.c.owner.startswith(owner_prefix, autoescape=True))
+                .values(state=str(state), reason=reason, finished_at=time.time())
             ).rowcount
 
     @retrying
@@ -411,15 +398,59 @@ class Store(StoreReads):
             running = conn.execute(
                 select(trials.c.id, trials.c.owner, trials.c.heartbeat_at)
                 .join(studies, studies.c.id == trials.c.study_id)
-                .where(studies.c.experiment_id == experiment_id, trials.c.state == RUNNING)
+                .where(studies.c.experiment_id == experiment_id, trials.c.state == TrialState.RUNNING)
             ).all()
             lost = [r.id for r in running if is_lost(r.owner or "", r.heartbeat_at or 0.0)]
             if lost:
                 conn.execute(
                     update(trials)
-                    .where(trials.c.id.in_(lost), trials.c.state == RUNNING)
-                    .values(state=INTERRUPTED, reason="its runner was lost (killed or stopped responding)")
+                    .where(trials.c.id.in_(lost), trials.c.state == TrialState.RUNNING)
+                    .values(state=TrialState.INTERRUPTED.value, reason="its runner was lost (killed or stopped responding)")
                 )
         return len(lost)
 
-    # -- reading -------------------------------------------------------------------------------
+    # -- decisions -----------------------------------------------------------------------------
+
+    @retrying
+    def add_launch(
+        self, experiment_id: int, trial_id: int, study: str, trial: int, config: Mapping[str, Any],
+        objective: Mapping[str, Any], evidence: Mapping[str, Any], note: str, command: str | None,
+    ) -> int:
+        """Record a launch (a new incumbent and its evidence); returns its id."""
+        return self._insert_decision(launches, dict(
+            experiment_id=experiment_id, trial_id=trial_id, study=study, trial=trial, config=dict(config),
+            objective=dict(objective), evidence=dict(evidence), note=note, command=command, created_at=time.time(),
+        ))
+
+    @retrying
+    def add_note(self, experiment_id: int, text: str, study_id: int | None = None) -> int:
+        """Attach a note to an experiment (or one of its studies); returns its id."""
+        return self._insert_decision(notes, dict(experiment_id=experiment_id, study_id=study_id, text=text,
+                                                 created_at=time.time()))
+
+    @retrying
+    def add_test_result(
+        self, trial_id: int, step: int, checkpoint: str, function: str, metrics: Mapping[str, float | None],
+        command: str | None = None,
+    ) -> int:
+        """Record one test-set evaluation; returns its id. Non-finite values are stored as null."""
+        values = {k: (float(v) if v is not None and math.isfinite(float(v)) else None) for k, v in metrics.items()}
+        return self._insert_decision(test_results, dict(
+            trial_id=trial_id, step=step, checkpoint=checkpoint, function=function, metrics=values, command=command,
+            created_at=time.time(),
+        ))
+
+    def _insert_decision(self, table: Any, row: dict[str, Any]) -> int:
+        """Write one decision record and settle it into the store file; returns its id."""
+        with self._write() as conn:
+            new_id = int(conn.execute(insert(table).values(**row)).inserted_primary_key[0])
+        self.settle()
+        return new_id
+
+    def settle(self) -> None:
+        """Copy what was just written from SQLite's write-ahead log into the store file itself, so
+        that a copy of the file alone carries it even while another process (a runner) keeps the
+        store open. Nothing to do on PostgreSQL."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")

@@ -1,0 +1,367 @@
+"""The experiment as a validated model: its goal, roles, budget, search and report settings.
+
+Each rule of the experiment file is a validator here, so an :class:`Experiment` that exists is a
+valid one; :mod:`scitune.config.loading` reads the YAML and turns a broken rule into one
+:class:`~scitune.errors.ConfigError` naming the file, the line and the key path.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import string
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal, Mapping
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from scitune.config.presets import expand_preset
+from scitune.errors import SpaceError
+from scitune.space import (
+    ChoiceParam,
+    Condition,
+    Parameter,
+    RangeParam,
+    Scalar,
+    SearchSpace,
+)
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+
+class KeyedError(Exception):
+    """A rule that spans several keys, raised with the key path it should be reported at.
+    (Not a ValueError, so pydantic lets it through instead of filing it under the model root.)"""
+
+    def __init__(self, loc: tuple, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.loc, self.message, self.line = loc, message, line
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Objective(_Strict):
+    """The metric that ranks trials, read at each trial's best evaluation step."""
+
+    metric: str = Field(min_length=1)
+    mode: Literal["min", "max"] = "min"
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether objective value ``a`` beats ``b``."""
+        return a < b if self.mode == "min" else a > b
+
+
+class Budget(_Strict):
+    trials_per_study: int = Field(ge=1)
+    max_train_steps: int = Field(ge=1)
+    eval_every: int = Field(ge=1)
+    trial_timeout: float | None = Field(default=None, gt=0)  # seconds; command-mode trials
+
+
+class Checkpoints(_Strict):
+    """Retrospective checkpoint selection: keep the ``keep_best`` checkpoints with the best
+    objective at their step, plus the latest one (to resume from); delete the rest."""
+
+    keep_best: int = Field(default=3, ge=1)
+
+
+class Resources(_Strict):
+    """What one trial needs from a cluster (``--executor ray``); the local runner runs one trial
+    per worker process and ignores it."""
+
+    cpus: float = Field(default=1.0, gt=0)
+    gpus: float = Field(default=0.0, ge=0)
+
+
+# Placeholders a command may use besides hyperparameter names.
+COMMAND_FIELDS = ("trial_dir", "metrics_file", "seed", "max_train_steps", "eval_every", "study", "trial")
+
+
+class Search(_Strict):
+    """How a study picks its points. ``quasi_random`` (exploration) takes only ``seed``; the rest
+    belong to ``bayesian`` (after exploration; docs/bayes.md), whose defaults live in
+    scitune.search.proposer.Settings. They default to None here so that files without them keep
+    their stored definition."""
+
+    algorithm: Literal["quasi_random", "bayesian"] = "quasi_random"
+    seed: int = Field(default=0, ge=0)
+    sampler: Literal["gp", "tpe"] | None = None  # Optuna's GPSampler (default) or TPESampler
+    warm_start: str | None = None  # EXPERIMENT or EXPERIMENT/STUDY: learn from that exploration's trials
+    startup_trials: int | None = Field(default=None, ge=0)  # quasi-random points before the sampler; default 10
+    infeasible_sigma: float | None = Field(default=None, ge=0)  # outlier rule, robust sigmas; default 6, 0 = off
+
+    @field_validator("warm_start")
+    @classmethod
+    def _warm_start_names(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(NAME_PATTERN, value.partition("/")[0]):
+            raise ValueError(f"{value!r} is not EXPERIMENT or EXPERIMENT/STUDY (an experiment's name, then its study)")
+        return value
+
+    @model_validator(mode="after")
+    def _bayesian_only(self) -> "Search":
+        if self.algorithm != "bayesian":
+            for key in ("sampler", "warm_start", "startup_trials", "infeasible_sigma"):
+                if getattr(self, key) is not None:
+                    raise KeyedError(("search", key), f"only for algorithm: bayesian (this search is {self.algorithm})")
+        return self
+
+
+class ReportSettings(_Strict):
+    """Thresholds of ``scitune report``'s findings (the ``report:`` section; docs/report.md explains
+    each). Where the playbook gives a number it is the default; the rest are ours."""
+
+    top_k: int = Field(default=3, ge=1)  # a study's best trials that the checks and curve plots look at
+    edge_fraction: float = Field(default=0.1, gt=0, lt=0.5)  # "near an edge": outer share of a range, own scale
+    widen_by: float = Field(default=0.5, gt=0)  # suggested widening, a share of the range's width (own scale)
+    infeasible_fraction: float = Field(default=0.2, ge=0, lt=1)  # more infeasible/failed than this: flagged
+    near_best: float = Field(default=0.25, gt=0, le=1)  # near-best band: this share of the best-to-median gap
+    min_near_best: int = Field(default=3, ge=1)  # fewer completed trials in that band: too few points
+    overfit_rise: float = Field(default=0.1, gt=0)  # validation objective ends this share of its improvement worse
+    noise: float = Field(default=0.05, gt=0)  # step-to-step sd, a share of the improvement (or level)
+    late_fraction: float = Field(default=0.25, gt=0, lt=1)  # playbook: best step in the last 25% -> train longer
+    min_late_gain: float = Field(default=0.02, ge=0)  # ... while still gaining this share of the improvement
+    early_fraction: float = Field(default=0.1, gt=0, lt=1)  # playbook: best step in the first 10% -> too many steps
+
+
+class ParamSpec(_Strict):
+    """One nuisance parameter as written: a range ``{low, high, scale, type}``, or a list of values
+    (bare, or as ``{values: [...]}`` when it needs a ``when``)."""
+
+    low: float | None = None
+    high: float | None = None
+    scale: Literal["linear", "log"] | None = None
+    type: Literal["float", "int"] | None = None
+    values: list[Scalar] | None = None
+    when: dict[str, Scalar | list[Scalar]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_list(cls, raw: Any) -> Any:
+        return {"values": raw} if isinstance(raw, list) else raw
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ParamSpec":
+        if self.values is not None:
+            extra = [k for k in ("low", "high", "scale", "type") if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(f"give either a list of values or a range, not both (found {', '.join(extra)})")
+        else:
+            missing = [k for k in ("low", "high") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"a range needs {' and '.join(missing)} (or give a list of values)")
+        return self
+
+    def build(self, name: str) -> Parameter:
+        when = Condition.parse(self.when)
+        if self.values is not None:
+            return ChoiceParam(name, tuple(self.values), when)
+        assert self.low is not None and self.high is not None
+        return RangeParam(name, self.low, self.high, self.scale or "linear", self.type == "int", when)
+
+
+class Hyperparameters(_Strict):
+    scientific: dict[str, list[Scalar] | Scalar] = Field(default_factory=dict)
+    nuisance: dict[str, ParamSpec] = Field(default_factory=dict)
+    fixed: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("scientific", "nuisance", "fixed", mode="before")
+    @classmethod
+    def _empty_section(cls, raw: Any) -> Any:
+        return {} if raw is None else raw
+
+    @field_validator("scientific")
+    @classmethod
+    def _scientific_values(cls, raw: dict[str, Any]) -> dict[str, list[Scalar]]:
+        out = {}
+        for name, values in raw.items():
+            values = values if isinstance(values, list) else [values]
+            try:
+                ChoiceParam(name, tuple(values))  # same rules as a choice: non-empty, no repeats
+            except ValueError as err:
+                raise KeyedError(("hyperparameters", "scientific", name), str(err)) from None
+            out[name] = values
+        return out
+
+
+class Experiment(_Strict):
+    """A validated experiment: one round with one goal, its roles, budget and search."""
+
+    experiment: str = Field(pattern=NAME_PATTERN, max_length=200)
+    goal: str
+    train: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    command: list[str] | None = Field(default=None, min_length=1)
+    # module:function(hparams, checkpoint_path) -> {metric: value}: the final test-set check (docs/bayes.md)
+    test: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    objective: Objective
+    budget: Budget
+    search: Search = Field(default_factory=Search)
+    checkpoints: Checkpoints = Field(default_factory=Checkpoints)
+    resources: Resources = Field(default_factory=Resources)
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    # None (not a default object) keeps the stored definition of files without a report section
+    # unchanged, so adding this section to scitune did not change existing experiments.
+    report: ReportSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_presets(cls, raw: Any) -> Any:
+        """``adam: {preset: auto}`` among the nuisance hyperparameters stands for the Adam
+        hyperparameters the playbook tunes at this trial budget (scitune.config.presets). A name
+        written out anywhere in the file wins over the preset's entry of that name."""
+        hp = raw.get("hyperparameters") if isinstance(raw, dict) else None
+        nuisance = hp.get("nuisance") if isinstance(hp, dict) else None
+        spec = nuisance.get("adam") if isinstance(nuisance, dict) else None
+        if not (isinstance(spec, dict) and "preset" in spec):
+            return raw
+        trials = (raw.get("budget") or {}).get("trials_per_study") if isinstance(raw.get("budget"), dict) else None
+        try:  # a bad budget is reported by its own rule; size the preset for one trial meanwhile
+            expanded = expand_preset(spec, trials if isinstance(trials, int) and trials >= 1 else 1)
+        except ValueError as err:
+            raise KeyedError(("hyperparameters", "nuisance", "adam"), str(err)) from None
+        written = {*nuisance, *(hp.get("scientific") or {}), *(hp.get("fixed") or {})}
+        entries: dict[str, Any] = {}
+        for name, value in nuisance.items():
+            if name == "adam":
+                entries.update({k: v for k, v in expanded.items() if k not in written})
+            else:
+                entries[name] = value
+        return {**raw, "hyperparameters": {**hp, "nuisance": entries}}
+
+    @field_validator("command")
+    @classmethod
+    def _command_placeholders(cls, command: list[str] | None) -> list[str] | None:
+        for i, part in enumerate(command or []):
+            try:
+                list(string.Formatter().parse(part))
+            except ValueError as err:
+                raise ValueError(f"element {i} ({part!r}): {err}; write {{{{ and }}}} for literal braces") from None
+        return command
+
+    @field_validator("goal")
+    @classmethod
+    def _goal_said(cls, goal: str) -> str:
+        if not goal.strip():
+            raise ValueError("the goal must say what the experiment asks; it is empty")
+        return goal.strip()
+
+    @model_validator(mode="after")
+    def _roles(self) -> "Experiment":
+        if (self.train is None) == (self.command is None):
+            raise KeyedError(
+                ("train",) if self.train else (),
+                "say how a trial trains with exactly one of train (module:function) or command (an argv list)",
+            )
+        hp = self.hyperparameters
+        roles = {"scientific": hp.scientific, "nuisance": hp.nuisance, "fixed": hp.fixed}
+        for (a, first), (b, second) in itertools.combinations(roles.items(), 2):
+            both = sorted(set(first) & set(second))
+            if both:
+                raise KeyedError(
+                    ("hyperparameters", b, both[0]), f"'{both[0]}' is already {a}: a hyperparameter has one role"
+                )
+        params: list[Parameter] = []
+        for name, spec in hp.nuisance.items():
+            try:
+                params.append(spec.build(name))
+            except ValueError as err:
+                raise KeyedError(("hyperparameters", "nuisance", name), str(err)) from None
+        try:
+            space = SearchSpace.build(params, context=[*hp.scientific, *hp.fixed])
+        except SpaceError as err:
+            raise KeyedError(("hyperparameters", "nuisance", err.param or "", "when"), err.message) from None
+        # A condition value that its parent can never take is a typo that would silently drop
+        # the parameter from every trial.
+        choices: dict[str, list[Any]] = {**hp.scientific}  # type: ignore[dict-item]
+        choices.update({p.name: list(p.values) for p in space.params if isinstance(p, ChoiceParam)})
+        for param in space.params:
+            for parent, allowed in param.when.requires.items():
+                impossible = [v for v in allowed if parent in choices and v not in choices[parent]]
+                where = ("hyperparameters", "nuisance", param.name, "when", parent)
+                if impossible:
+                    raise KeyedError(where, f"{impossible[0]!r} is not one of {parent}'s values {choices[parent]}")
+                if parent in hp.fixed and hp.fixed[parent] not in allowed:
+                    raise KeyedError(
+                        where,
+                        f"never holds: {parent} is fixed at {hp.fixed[parent]!r}, so '{param.name}' would be "
+                        "absent from every trial",
+                    )
+        self._check_command(space)
+        return self
+
+    def _check_command(self, space: SearchSpace) -> None:
+        """Every placeholder must be filled for every trial: a known name, never a conditional one."""
+        hp = self.hyperparameters
+        always = {*hp.scientific, *hp.fixed, *(p.name for p in space.params if not p.when), *COMMAND_FIELDS}
+        for i, part in enumerate(self.command or []):
+            for _, field_name, _, _ in string.Formatter().parse(part):
+                if field_name is None:
+                    continue
+                if field_name in always:
+                    continue
+                why = (
+                    "is conditional, so some trials lack it (read it from $SCITUNE_HPARAMS instead)"
+                    if field_name in hp.nuisance
+                    else f"is not a hyperparameter or one of {', '.join(COMMAND_FIELDS)}"
+                )
+                raise KeyedError(("command", i), f"placeholder {{{field_name}}} {why}")
+
+    # -- derived views -------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.experiment
+
+    @cached_property
+    def space(self) -> SearchSpace:
+        """The nuisance search space, shared by every study."""
+        hp = self.hyperparameters
+        params = [spec.build(name) for name, spec in hp.nuisance.items()]
+        return SearchSpace.build(params, context=[*hp.scientific, *hp.fixed])
+
+    @property
+    def report_settings(self) -> ReportSettings:
+        """The report's thresholds: the file's ``report:`` section, or the documented defaults."""
+        return self.report or ReportSettings()
+
+    @property
+    def scientific(self) -> dict[str, list[Scalar]]:
+        return dict(self.hyperparameters.scientific)  # type: ignore[arg-type]
+
+    @property
+    def fixed(self) -> dict[str, Any]:
+        return dict(self.hyperparameters.fixed)
+
+    def studies(self) -> list[StudySpec]:
+        """One study per combination of scientific values (their Cartesian product), in file order.
+        With no scientific hyperparameter there is one study: plain tuning."""
+        names = list(self.scientific)
+        combos = [dict(zip(names, combo)) for combo in itertools.product(*self.scientific.values())]
+        return [StudySpec(study_name(values), values) for values in combos]
+
+    def canonical(self) -> dict[str, Any]:
+        """The definition as plain data, for storing and for telling whether a file changed."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """One study of an experiment: its name and the scientific values it holds."""
+
+    name: str
+    scientific: dict[str, Any]
+
+
+def study_name(scientific: Mapping[str, Scalar]) -> str:
+    """A study's name from its scientific values: ``width=64,depth=2``; ``default`` with none."""
+    if not scientific:
+        return "default"
+    return ",".join(f"{k}={v}" for k, v in scientific.items())

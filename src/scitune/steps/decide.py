@@ -1,0 +1,224 @@
+"""Decide with evidence: compare two trials' reruns, launch a new incumbent, and look back.
+
+Playbook ("Determining whether to adopt a training pipeline change or hyperparameter
+configuration"): adopt a change only when it beats the baseline after accounting for both sides'
+retrain variance, and keep a record of what was adopted, when and why.
+
+- :func:`compare_trials` (``scitune compare A B``): does B beat A beyond the retrain noise? Each
+  side's sample is its completed reruns (:mod:`scitune.steps.retrain`), or its own objective when
+  it has none; the verdict is :func:`scitune.analysis.compare.compare_samples`'s.
+- :func:`launch` (``scitune launch``): record a trial as the new incumbent, with the comparison it
+  won against the current one (the first launch needs none), a note and the command that
+  reproduces it. A candidate that does not win is refused (:class:`~scitune.errors.NotAdopted`)
+  unless forced, which is recorded.
+- :func:`incumbent`, :func:`launch_history`, :func:`incumbent_yaml` (``scitune incumbent``,
+  ``scitune launches``): what was adopted, as a table or as the next experiment file's fixed values.
+
+Trials are named as :mod:`scitune.steps.naming` says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from scitune.analysis.compare import ADOPT, DEFAULT_ALPHA, NOT_ENOUGH, Comparison, compare_samples, describe_comparison
+from scitune.errors import NotAdopted, ScituneError
+from scitune.steps.naming import TrialRef, resolve_side, resolve_trial
+from scitune.steps.retrain import variance_of
+from scitune.store import ExperimentRecord, LaunchRecord, Store
+
+DEFAULT_SEEDS = 5  # reruns suggested when a side has none and no estimate says how many
+
+
+def when(timestamp: float) -> str:
+    """A stored time as local ISO 8601 with its UTC offset, to the second."""
+    return dt.datetime.fromtimestamp(timestamp).astimezone().isoformat(sep=" ", timespec="seconds")
+
+
+def retrain_command(trial: TrialRef, seeds: int) -> str:
+    return f"scitune retrain {shlex.quote(trial.experiment)} --trial {shlex.quote(trial.name)} --seeds {seeds}"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A comparison of two trials' reruns, with the trials it is about."""
+
+    baseline: TrialRef
+    candidate: TrialRef
+    metric: str
+    comparison: Comparison
+
+    def suggestions(self) -> list[str]:
+        """Retrain commands that would let a later comparison account for the noise, or settle it."""
+        c = self.comparison
+        if c.verdict == NOT_ENOUGH and c.low is not None and c.reruns_needed is None:
+            return []  # the gain is too small next to the noise to be worth more reruns
+        target = c.reruns_needed or DEFAULT_SEEDS
+        return [retrain_command(trial, target) for trial, side in ((self.baseline, c.baseline),
+                                                                   (self.candidate, c.candidate))
+                if side.n < 2 or (c.verdict == NOT_ENOUGH and side.n < target)]
+
+    def lines(self) -> list[str]:
+        return describe_comparison(self.comparison, self.metric) + [f"run: {cmd}" for cmd in self.suggestions()]
+
+    def as_record(self) -> dict[str, Any]:
+        return {**self.comparison.as_record(), "metric": self.metric, "baseline_id": self.baseline.id,
+                "candidate_id": self.candidate.id, "summary": self.lines()}
+
+
+def comparison_row(evidence: Evidence) -> pd.DataFrame:
+    """A comparison as one flat row: each side's label, id, reruns, mean and sd; the gain, its
+    interval, the p-value and the verdict."""
+    c = evidence.comparison
+    row: dict[str, Any] = {"metric": evidence.metric, "mode": c.mode}
+    for key, side, trial in (("a", c.baseline, evidence.baseline), ("b", c.candidate, evidence.candidate)):
+        row.update({key: side.label, f"{key}_id": trial.id, f"{key}_n": side.n, f"{key}_mean": side.mean,
+                    f"{key}_std": side.std})
+    row.update(difference=c.difference, gain=c.gain, gain_low=c.low, gain_high=c.high, confidence=c.confidence,
+               p_value=c.p_value, verdict=c.verdict, accounts_for_variance=c.accounts_for_variance,
+               reruns_needed=c.reruns_needed)
+    return pd.DataFrame([row])
+
+
+def _sample(store: Store, trial: TrialRef) -> list[float]:
+    """A side's values: its completed reruns, or its own objective when it has none."""
+    reruns = variance_of(store, trial).values
+    if reruns:
+        return list(reruns)
+    if trial.best_value is None:
+        raise ScituneError(f"{trial.label} ended {trial.state} and has no completed rerun: nothing to compare")
+    return [trial.best_value]
+
+
+def compare_trials(store: Store, baseline: TrialRef, candidate: TrialRef, alpha: float = DEFAULT_ALPHA) -> Evidence:
+    """Does ``candidate`` beat ``baseline`` beyond the retrain noise? Both must rank trials by the
+    same objective."""
+    a_objective = store.experiment(baseline.experiment).objective
+    b_objective = store.experiment(candidate.experiment).objective
+    a_metric, a_mode = a_objective.metric, a_objective.mode
+    b_metric, b_mode = b_objective.metric, b_objective.mode
+    if (a_metric, a_mode) != (b_metric, b_mode):
+        raise ScituneError(f"{baseline.label} is ranked by {a_metric} ({a_mode}) and {candidate.label} by {b_metric} "
+                           f"({b_mode}): they cannot be compared")
+    comparison = compare_samples(_sample(store, baseline), _sample(store, candidate), a_mode, alpha=alpha,
+                                 labels=(baseline.label, candidate.label))
+    return Evidence(baseline, candidate, a_metric, comparison)
+
+
+# -- launches -----------------------------------------------------------------------------------------
+
+
+def reproduce_command(record: ExperimentRecord, trial: TrialRef | None = None) -> str:
+    """The command that trains the experiment again (its stored path is absolute), naming the trial."""
+    base = f"scitune run {shlex.quote(record.config_path)}" if record.config_path else record.command or ""
+    return base + (f"  # trial {trial.name} (id {trial.id}), seed {trial.seed}" if trial else "")
+
+
+def launch(
+    store: Store,
+    experiment: str,
+    trial: str,
+    note: str,
+    *,
+    against: str | None = None,
+    force: bool = False,
+    alpha: float = DEFAULT_ALPHA,
+) -> dict[str, Any]:
+    """Record ``trial`` of ``experiment`` as the new incumbent, with its evidence: the comparison with
+    ``against`` (default: the current incumbent) that it must win (``adopt``) unless ``force``.
+    The first launch needs no comparison. Returns the launch as stored; :class:`NotAdopted` (exit
+    code 1) when the evidence says no."""
+    candidate = resolve_trial(store, experiment, trial)
+    if candidate.best_value is None:
+        raise ScituneError(f"{candidate.label} ended {candidate.state}: only a completed trial can be launched")
+    current = incumbent(store)
+    baseline = resolve_side(store, against) if against else (
+        resolve_side(store, str(current.trial_id)) if current else None)
+    variance = variance_of(store, candidate)
+    evidence: dict[str, Any] = {"baseline": None, "forced": False,
+                                "candidate": {"label": candidate.label, "values": list(variance.values),
+                                              "mean": variance.mean, "std": variance.std, "original": candidate.best_value}}
+    if baseline is not None:
+        if baseline.id == candidate.id:
+            raise ScituneError(f"{candidate.label} is already {'the incumbent' if not against else 'the baseline'}")
+        try:
+            result = compare_trials(store, baseline, candidate, alpha)
+        except ScituneError as err:
+            if not force:
+                raise
+            evidence.update(baseline={"label": baseline.label}, forced=True, not_compared=err.message)
+        else:
+            c = result.comparison
+            if c.verdict != ADOPT and not force:
+                interval = f", {round(100 * c.confidence)}% interval [{c.low:.4g}, {c.high:.4g}]" if c.low is not None else ""
+                steps = "; ".join(result.suggestions()) or f"scitune compare {baseline.label} {candidate.label}"
+                raise NotAdopted(
+                    f"{candidate.label} does not beat {baseline.label} beyond the noise: {c.verdict} "
+                    f"(gain {c.gain:.4g} {result.metric}{interval})",
+                    hint=f"{steps}; or launch with --force to record it anyway",
+                )
+            evidence = {**result.as_record(), "forced": result.comparison.verdict != ADOPT}
+    record = store.experiment(experiment)
+    objective = record.objective
+    value = variance.mean if variance.n else candidate.best_value
+    launch_id = store.add_launch(
+        record.id, candidate.id, candidate.study, candidate.number, candidate.params,
+        {"metric": objective.metric, "mode": objective.mode, "value": value, "reruns": variance.n},
+        evidence, note, reproduce_command(record, candidate),
+    )
+    return next(r for r in store.launches() if r.id == launch_id)
+
+
+def incumbent(store: Store) -> LaunchRecord | None:
+    """The latest launch (the current incumbent), or None before the first."""
+    rows = store.launches()
+    return rows[-1] if rows else None
+
+
+LAUNCH_COLUMNS = ["launch", "time", "experiment", "trial", "trial_id", "objective", "value", "reruns", "baseline",
+                  "verdict", "gain", "gain_low", "gain_high", "forced", "note", "command"]
+
+
+def launch_history(store: Store) -> pd.DataFrame:
+    """Every launch, oldest first: what became the incumbent, when, on what evidence, and why."""
+    rows = []
+    for r in store.launches():
+        ev, obj = r.evidence, r.objective
+        baseline = ev.get("baseline")
+        rows.append({
+            "launch": r.id, "time": when(r.created_at), "experiment": r.experiment,
+            "trial": f"{r.study}/{r.trial}", "trial_id": r.trial_id,
+            "objective": f"{obj['metric']} ({obj['mode']})", "value": obj.get("value"), "reruns": obj.get("reruns"),
+            "baseline": baseline.get("label") if isinstance(baseline, dict) else None,
+            "verdict": ev.get("verdict") or ("first incumbent" if baseline is None else "not compared"),
+            "gain": ev.get("gain"), "gain_low": ev.get("low"), "gain_high": ev.get("high"),
+            "forced": bool(ev.get("forced")), "note": r.note, "command": r.command,
+        })
+    return pd.DataFrame(rows, columns=LAUNCH_COLUMNS)
+
+
+def incumbent_yaml(launch_row: LaunchRecord) -> str:
+    """The incumbent's configuration as the ``hyperparameters: fixed:`` block of a next experiment
+    file, with where it came from in comments."""
+    obj, ev = launch_row.objective, launch_row.evidence
+    where = f"{launch_row.experiment}/{launch_row.study}/{launch_row.trial} (trial id {launch_row.trial_id})"
+    head = [
+        f"# incumbent: launch {launch_row.id} ({when(launch_row.created_at)}), {where}",
+        f"# {obj['metric']} ({obj['mode']}): {obj.get('value')} over {obj.get('reruns') or 'no'} reruns",
+    ]
+    if ev.get("verdict"):
+        head.append(f"# evidence: {ev['verdict']} against {ev['baseline']['label']}, gain {ev['gain']:.4g}"
+                    + (f" [{ev['low']:.4g}, {ev['high']:.4g}]" if ev.get("low") is not None else "")
+                    + (" (forced)" if ev.get("forced") else ""))
+    if launch_row.note:
+        head += [f"# note: {line}" for line in str(launch_row.note).splitlines()]
+    head.append(f"# reproduce: {launch_row.command}")
+    body = yaml.safe_dump({"hyperparameters": {"fixed": dict(launch_row.config)}}, sort_keys=False,
+                          default_flow_style=False, allow_unicode=True)
+    return "\n".join(head) + "\n" + body

@@ -1,0 +1,141 @@
+"""Retrain: rerun one trial's configuration with other seeds to measure its retrain variance.
+
+Playbook ("Determining whether to adopt a training pipeline change or hyperparameter
+configuration"): before adopting a change, rerun the best trial several times to see how far its
+result moves with the seed alone. ``scitune retrain EXPERIMENT --trial T --seeds N`` is
+:func:`retrain`. In order:
+
+1. resolve the trial (:mod:`scitune.steps.naming`); it must have finished training;
+2. plan: the reruns form a study of kind ``retrain`` named ``STUDY/NUMBER/retrain``, tied to the
+   trial, whose trials carry its hyperparameters unchanged and a seed each
+   (:func:`scitune.search.rerun_seeds`: ``--seeds 3`` then ``--seeds 5`` gives the same first three
+   plus two more);
+3. run the unfinished reruns with the experiment's own training code, on local workers;
+4. describe their variance (:func:`scitune.analysis.variance.trial_variance`).
+
+Reruns are never claimed by ``scitune run`` and never counted in the search results (status, best
+trials, the report's ranking). A second runner on the same trial shares the work, and an
+interrupted retrain resumes like ``scitune run``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scitune.analysis.variance import TrialVariance, trial_variance, trial_variances
+from scitune.errors import UsageError
+from scitune.run.local import LocalRunner, ProgressFn, RunSummary
+from scitune.run.program import Program, TrainFn, as_program, load_program
+from scitune.search import rerun_seeds
+from scitune.states import FINISHED, StudyKind, TrialState
+from scitune.steps.naming import TrialRef, resolve_trial
+from scitune.store import Store
+
+RETRAINABLE = (TrialState.COMPLETED, TrialState.INFEASIBLE)
+
+
+def retrain_study_name(trial: TrialRef) -> str:
+    return f"{trial.name}/retrain"
+
+
+@dataclass(frozen=True)
+class RetrainPlan:
+    """A retrain group made ready in the store: which trial, its group, and how many reruns remain."""
+
+    trial: TrialRef
+    experiment_id: int
+    study_id: int
+    seeds: int
+    finished: int  # reruns already finished before this run
+
+    @property
+    def total(self) -> int:
+        return self.seeds
+
+    @property
+    def headline(self) -> str:
+        return f"{self.trial.label}: {self.seeds} reruns with other seeds"
+
+
+def plan_retrain(store: Store, experiment: str, trial: str, seeds: int) -> RetrainPlan:
+    """Record the retrain group of ``trial`` (named as :mod:`scitune.steps.naming` says) with
+    ``seeds`` reruns in total. Idempotent: only missing reruns are added; asking for fewer drops
+    reruns that never started."""
+    if seeds < 1:
+        raise UsageError("--seeds must be at least 1")
+    ref = resolve_trial(store, experiment, trial)
+    if ref.state not in RETRAINABLE:
+        raise UsageError(f"{ref.label} is {ref.state}: retrain a trial that has finished training",
+                         hint=f"see its reason with: scitune trials {experiment}")
+    record = store.experiment(experiment)
+    parent = store.study(record, ref.study)
+    search = {"algorithm": "retrain", "parent_trial_id": ref.id, "parent_seed": ref.seed,
+              "seeds": "SeedSequence(parent_seed, spawn_key=(index,))"}
+    study_id = store.ensure_study(record.id, retrain_study_name(ref), parent.scientific, search,
+                                  kind=StudyKind.RETRAIN, parent_trial_id=ref.id)
+    store.ensure_trials(study_id, [(i, ref.params, s) for i, s in enumerate(rerun_seeds(ref.seed, seeds))])
+    group = store.trials(experiment, retrain_study_name(ref), kind=StudyKind.RETRAIN)
+    finished = int(group["state"].isin(FINISHED).sum())
+    return RetrainPlan(ref, record.id, study_id, seeds, finished)
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    plan: RetrainPlan
+    run: RunSummary
+    variance: TrialVariance
+
+
+def retrain(
+    store: Store,
+    experiment: str,
+    trial: str,
+    seeds: int,
+    *,
+    workers: int = 1,
+    on_progress: ProgressFn | None = None,
+    train: TrainFn | Program | None = None,
+) -> RetrainResult:
+    """Rerun ``trial`` of ``experiment`` until it has ``seeds`` reruns, and describe their variance.
+    The training code is the experiment's own, imported from where its file was (``train`` overrides)."""
+    plan = plan_retrain(store, experiment, trial, seeds)
+    return run_plan(store, plan, workers=workers, on_progress=on_progress, train=train)
+
+
+def run_plan(
+    store: Store,
+    plan: RetrainPlan,
+    *,
+    workers: int = 1,
+    on_progress: ProgressFn | None = None,
+    train: TrainFn | Program | None = None,
+) -> RetrainResult:
+    """Run the reruns of a :class:`RetrainPlan` that are not finished (resuming interrupted ones)."""
+    record = store.experiment(plan.trial.experiment)
+    definition = record.experiment
+    program = as_program(train) if train is not None else load_program(
+        definition, record.folder, str(record.config_path or record.name))
+    runner = LocalRunner(store, definition, program, workers=workers, on_progress=on_progress,
+                         study_ids=[plan.study_id])
+    summary = runner.run(plan.experiment_id)
+    store.settle()
+    return RetrainResult(plan, summary, variance_of(store, plan.trial))
+
+
+# -- reading what the reruns measured ----------------------------------------------------------------
+
+
+def retrain_variances(store: Store, experiment: str) -> dict[int, TrialVariance]:
+    """Every retrained trial's variance in ``experiment``, keyed by the retrained trial's id."""
+    return trial_variances(store.trials(experiment), store.trials(experiment, kind=StudyKind.RETRAIN))
+
+
+def variance_of(store: Store, trial: TrialRef) -> TrialVariance:
+    """The trial's reruns (none yet: an empty sample with the original value alone)."""
+    reruns = store.trials(trial.experiment, kind=StudyKind.RETRAIN)
+    found = trial_variances(None, reruns[reruns["parent_trial_id"] == trial.id])
+    if trial.id in found:
+        v = found[trial.id]
+        return trial_variance(v.values, trial_id=trial.id, original=trial.best_value, unstable=v.unstable,
+                              unfinished=v.unfinished, study=trial.study, trial=trial.number)
+    return trial_variance([], trial_id=trial.id, original=trial.best_value, study=trial.study, trial=trial.number)
