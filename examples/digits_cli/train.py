@@ -1,5 +1,5 @@
 """The digits MLP as a standalone program: a command-mode trial that talks to scitune only through
-``scitune.client`` (standard library only) and its command line.
+``scitune.training.client`` (standard library only) and its command line.
 
 scitune starts it as an argv list (see experiment.yaml beside this file), e.g.
 

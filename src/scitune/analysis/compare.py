@@ -128,12 +128,11 @@ def compare_samples(
     low = high = p_value = sd = None
     assumption = None
     if a.n > 1 and b.n > 1:
-        # Welch: each side's own variance; Welch-Satterthwaite degrees of freedom.
-        va, vb = a.std**2 / a.n, b.std**2 / b.n  # type: ignore[operator]
         sd = math.sqrt((a.std**2 + b.std**2) / 2)  # type: ignore[operator]
         if sd > 0:
-            df = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
-            low, high, p_value = _t_bounds(gain, math.sqrt(va + vb), df, alpha)
+            better, other = (b.values, a.values) if mode == "max" else (a.values, b.values)
+            result = welch(better, other, alpha)  # better - other is the gain
+            low, high, p_value = result.low, result.high, result.p_greater
     elif a.n > 1 or b.n > 1:
         measured, single = (a, b) if a.n > 1 else (b, a)
         sd = measured.std
@@ -156,9 +155,36 @@ def compare_samples(
                       a.n > 1 and b.n > 1, assumption, needed, power)
 
 
+@dataclass(frozen=True)
+class Welch:
+    """Welch's t-test of mean(x) - mean(y): the difference, its ``1 - 2*alpha`` interval (two
+    one-sided bounds at ``alpha``), the one-sided p-value of "x is no greater" and the two-sided one."""
+
+    difference: float
+    low: float
+    high: float
+    p_greater: float
+    p_two_sided: float
+    df: float
+
+
+def welch(x: Sequence[float], y: Sequence[float], alpha: float = DEFAULT_ALPHA) -> Welch:
+    """Welch's unequal-variances t-test (Welch 1947) through scipy's ``ttest_ind(equal_var=False)``,
+    the one implementation every comparison of two samples uses. Both samples need two values and
+    some spread between them."""
+    from scipy import stats  # imported when a comparison is made, not with the store
+
+    two_sided = stats.ttest_ind(x, y, equal_var=False)
+    greater = stats.ttest_ind(x, y, equal_var=False, alternative="greater")
+    interval = two_sided.confidence_interval(confidence_level=1 - 2 * alpha)
+    return Welch(float(np.mean(x) - np.mean(y)), float(interval.low), float(interval.high), float(greater.pvalue),
+                 float(two_sided.pvalue), float(two_sided.df))
+
+
 def _t_bounds(gain: float, se: float, df: float, alpha: float) -> tuple[float, float, float]:
     """The gain's two one-sided ``alpha`` bounds and the one-sided p-value of "no gain", from
-    Student's t with ``df`` degrees of freedom (the same numbers as scipy's ``ttest_ind``)."""
+    Student's t with ``df`` degrees of freedom: the comparison of a single value with a sample
+    whose variance it borrows."""
     from scipy import stats  # imported when a comparison is made, not with the store
 
     half = float(stats.t.ppf(1 - alpha, df)) * se

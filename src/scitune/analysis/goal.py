@@ -14,14 +14,12 @@ carries a spread:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from scipy import stats
-
+from scitune.analysis.compare import welch
 from scitune.analysis.ranking import oriented, ranked
 from scitune.analysis.variance import TrialVariance
 from scitune.config import StudySpec
@@ -114,9 +112,8 @@ def goal_answer(bests: list[StudyBest], mode: str) -> GoalAnswer:
         assert a.mean is not None and b.mean is not None
         gap, noise = abs(a.mean - b.mean), max(stds)
         p = None
-        if a.std is not None and b.std is not None:
-            p = float(stats.ttest_ind_from_stats(a.mean, a.std, a.n, b.mean, b.std, b.n, equal_var=False).pvalue)
-            p = p if math.isfinite(p) else None  # both without spread: the test is undefined
+        if a.std is not None and b.std is not None and (a.std > 0 or b.std > 0):
+            p = welch(a.values, b.values).p_two_sided
         better = float(oriented(a.mean, mode)) < float(oriented(b.mean, mode))
         decisive = better and (p < 0.05 if p is not None else gap > 2 * noise)
         return GoalAnswer(have, missing, gap, noise, "retrain", p, decisive)

@@ -34,7 +34,6 @@ from scitune.analysis.batch_size import (
 from scitune.analysis.designs import base_point
 from scitune.config import load_experiment
 from scitune.errors import ConfigError, NotFoundError
-from scitune.plots.batch_size import steps_png
 from scitune.run.program import PythonProgram, load_program
 from scitune.run.throughput import scan_throughput, time_train_steps
 from scitune.steps.run import read_results
@@ -108,5 +107,9 @@ def scaling(
     if table.empty:
         raise NotFoundError(f"no trial of {', '.join(experiments)} has a '{param}' hyperparameter")
     result = batch_scaling(table)
-    written = steps_png(result, plot, f"Steps to {metric} {target:g} vs batch size") if plot is not None else None
+    written = None
+    if plot is not None:
+        from scitune.plots.batch_size import steps_png  # matplotlib: only when a plot is asked for
+
+        written = steps_png(result, plot, f"Steps to {metric} {target:g} vs batch size")
     return Scaling(metric, mode, target, result, written)

@@ -3,7 +3,7 @@
 Import it from any framework (PyTorch, JAX, TensorFlow, Lightning) without pulling in scitune's
 own dependencies; it can also be copied next to a script that runs in another environment::
 
-    from scitune import client
+    from scitune.training import client
 
     hp = client.hparams()
     for step in range(start, client.max_train_steps() + 1):

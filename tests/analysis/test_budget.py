@@ -1,0 +1,104 @@
+"""How many trials were enough, in the report: planted studies whose expected best is saturated (half
+the trials found the best value) or still improving (one trial in 32 found the good region)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from planted import Outcome, planted_experiment, planted_frames, shape
+from scitune.analysis.budget import budget_curve
+from scitune.analysis.review import review
+from scitune.plots import budget_figure, budget_plot_info, budget_png
+
+GRID = np.arange(50, 1001, 50)
+
+
+def _floor_outcome(floors: dict[str, callable]):
+    """Every trial's curve settles at the floor its study's function gives its trial number."""
+
+    def outcome(study: str, number: int, params: dict) -> Outcome:
+        floor = floors[study](number)
+        val = shape("clean", GRID, 1000, start=floor + 0.8, floor=floor)
+        return Outcome("completed", {"val_error": val, "train_loss": val * 0.5})
+
+    return outcome
+
+
+def saturated(number: int) -> float:
+    return 0.10 if number % 2 == 0 else 0.5 + 0.01 * number  # half of the trials at the best value
+
+
+def improving(best: float):
+    return lambda number: best if number == 20 else 0.5 + 0.01 * number  # one trial in 32 found it
+
+
+def _review(floors: dict[str, callable], trials: int = 32):
+    experiment, _ = planted_experiment(trials=trials)
+    frames = planted_frames(experiment, _floor_outcome(floors))
+    return review(experiment, *frames)
+
+
+def _budget_findings(result):
+    return {f.study: f for f in result.findings if f.check == "more_trials"}
+
+
+def test_a_study_still_improving_gets_the_finding_and_a_saturated_one_does_not() -> None:
+    result = _review({"width=64": saturated, "width=256": improving(0.02)})
+    found = _budget_findings(result)
+    assert list(found) == ["width=256"]
+    f = found["width=256"]
+    assert f.severity == "note" and f.title == "width=256: more trials would likely still improve its best val_error"
+    assert "going from 16 to 32 trials improved the expected best by" in f.evidence
+    assert "would likely still help" in f.evidence and "At 32 trials the median best val_error" in f.evidence
+    assert "raise trials_per_study from 32 to 64" in f.suggestion
+    assert f.data["from_trials"] == 16 and f.data["to_trials"] == 32
+    assert f.data["last_doubling_gain"] > f.data["threshold"] > 0 and f.data["threshold_source"] == "study gain"
+    saturated_curve = next(c for c in result.budgets if c.study == "width=64")
+    assert saturated_curve.more_would_help is False and "were likely enough" in saturated_curve.message
+    assert "more_trials" not in result.passed
+
+
+def test_more_trials_that_could_overtake_the_leader_is_a_warning() -> None:
+    # The improving study trails the saturated one by 0.02, far less than what its last doubling gained.
+    result = _review({"width=64": saturated, "width=256": improving(0.12)})
+    f = _budget_findings(result)["width=256"]
+    assert f.severity == "warning" and f.data["behind_first"] == pytest.approx(0.02, abs=1e-9)
+    assert "It trails width=64 by 0.02" in f.evidence and "could overtake the study ranked first" in f.suggestion
+
+
+def test_saturated_studies_pass_and_tiny_ones_are_not_judged() -> None:
+    result = _review({"width=64": saturated, "width=256": saturated})
+    assert not _budget_findings(result) and "more_trials" in result.passed
+    tiny = _review({"width=64": saturated, "width=256": saturated}, trials=3)
+    assert all(c.more_would_help is None for c in tiny.budgets) and "more_trials" not in tiny.passed
+
+
+@pytest.mark.slow
+def test_the_plot_info_has_each_studys_budgets_and_falling_medians(tmp_path: Path) -> None:
+    result = _review({"width=64": saturated, "width=256": improving(0.02)})
+    info = budget_plot_info(result.budgets, "val_error", "min")
+    assert info.studies == ["width=64", "width=256"] and [p.curve.study for p in info.panels] == info.studies
+    for panel in (p.curve for p in info.panels):
+        assert panel.budgets[0] == 1 and panel.budgets[-1] == 32 and 16 in panel.budgets
+        assert panel.budgets == sorted(set(panel.budgets))
+        medians = np.array(panel.median, dtype=float)
+        assert np.all(np.diff(medians) <= 1e-12)  # the expected best only improves with more trials
+        assert all(lo <= m <= hi for lo, m, hi in zip(panel.q05, panel.median, panel.q95))
+    verdicts = {p.curve.study: p.verdict for p in info.panels}
+    assert verdicts == {"width=64": "likely enough", "width=256": "more trials would likely help"}
+    saturated_panel = info.panels[0].curve
+    assert saturated_panel.median[-1] == pytest.approx(min(saturated_panel.q05)) and 32 in info.x_ticks
+    assert info.y_range[0] < 0.1 < info.y_range[1]
+
+    # A maximised objective's expected best rises; a study without finished trials has no panel.
+    accuracy = budget_curve([1 - saturated(i) for i in range(32)], "max", study="acc")
+    rising = budget_plot_info([accuracy, budget_curve([], "max", study="empty")], "val_accuracy", "max")
+    assert [p.curve.study for p in rising.panels] == ["acc"] and rising.studies == ["acc", "empty"]
+    assert np.all(np.diff(np.array(rising.panels[0].curve.median, dtype=float)) >= -1e-12)
+    fig = budget_figure(info)
+    assert fig.data and "How many trials were enough" in fig.layout.title.text
+    path = budget_png(info, tmp_path / "budget.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000

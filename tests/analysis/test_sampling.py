@@ -1,0 +1,80 @@
+"""Infeasible-heavy studies and sparsely sampled good regions, planted."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from planted import Outcome, planted_experiment, planted_frames, shaped_outcome
+from scitune.analysis.review import review
+from scitune.analysis.sampling import feasibility, near_best
+
+
+def _diverge_above(threshold: float, study: str | None = None, state: str = "infeasible"):
+    base = shaped_outcome()
+
+    def outcome(s, number, params):
+        if params["learning_rate"] > threshold and (study is None or s == study):
+            reason = "val_error was NaN at step 100" if state == "infeasible" else "RuntimeError: CUDA out of memory"
+            return Outcome(state, {"val_error": np.array([0.5, np.nan])}, reason)
+        return base(s, number, params)
+
+    return outcome
+
+
+def test_infeasible_heavy_study_is_flagged_and_the_healthy_one_is_not() -> None:
+    experiment, _ = planted_experiment(trials=16)
+    trials, metrics = planted_frames(experiment, _diverge_above(0.005, study="width=64"))
+    found = [f for f in review(experiment, trials, metrics).findings if f.check == "infeasible"]
+    assert [f.study for f in found] == ["width=64"] and found[0].severity == "warning"
+    f = found[0]
+    assert f.data["fraction"] > 0.2 and f"{f.data['infeasible']} of 16 finished trials" in f.evidence
+    assert "val_error was NaN at step 100" in f.evidence and "learning_rate" in f.suggestion
+    # The axis of divergence is named, with where the feasible region ends.
+    assert f.data["regions"][0]["param"] == "learning_rate" and f.data["regions"][0]["side"] == "high"
+
+
+def test_mostly_crashes_point_to_a_bug() -> None:
+    experiment, _ = planted_experiment(trials=16)
+    trials, metrics = planted_frames(experiment, _diverge_above(0.003, state="failed"))
+    found = [f for f in review(experiment, trials, metrics).findings if f.check == "infeasible"]
+    assert len(found) == 2 and all("suspect a bug" in f.suggestion for f in found)
+
+
+def test_threshold_is_configurable() -> None:
+    experiment, _ = planted_experiment(trials=16, report="{infeasible_fraction: 0.9}")
+    trials, metrics = planted_frames(experiment, _diverge_above(0.005, study="width=64"))
+    findings = review(experiment, trials, metrics).findings
+    assert not [f for f in findings if f.check == "infeasible" and f.severity == "warning"]
+    assert feasibility(trials)[0].fraction > 0.2
+
+
+def test_a_needle_optimum_has_too_few_points_near_the_best_and_a_broad_one_enough() -> None:
+    experiment, _ = planted_experiment(trials=16)
+    base = shaped_outcome()
+
+    def needle(study, number, params):  # good only very close to the optimum
+        result = base(study, number, params)
+        bump = 0.3 * math.sqrt(abs(math.log10(params["learning_rate"]) + 2.5))
+        return result._replace(curves={k: v + bump for k, v in result.curves.items()})
+
+    trials, metrics = planted_frames(experiment, needle)
+    found = [f for f in review(experiment, trials, metrics).findings if f.check == "few_points"]
+    assert {f.study for f in found} == {"width=64", "width=256"}
+    assert "of 16 completed trials have val_error within" in found[0].evidence
+    assert "raise trials_per_study from 16 to 32" in found[0].suggestion
+
+    trials, metrics = planted_frames(experiment, base)  # a quadratic bowl in log learning rate
+    assert not [f for f in review(experiment, trials, metrics).findings if f.check == "few_points"]
+    counts = [n.count for n in near_best(trials, "min")]
+    assert all(c >= 3 for c in counts)
+
+
+def test_a_study_without_completed_trials() -> None:
+    experiment, _ = planted_experiment(trials=4)
+    trials, metrics = planted_frames(experiment, _diverge_above(0.0, study="width=256"))
+    findings = review(experiment, trials, metrics).findings
+    assert any(f.check == "few_points" and f.study == "width=256" and "no completed trial" in f.title for f in findings)
+    goal = findings[0]
+    assert goal.check == "goal" and "no completed trial yet: width=256" in goal.evidence

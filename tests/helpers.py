@@ -1,0 +1,56 @@
+"""Helpers the tests share: the command line in a subprocess or in this process, and a fresh
+PostgreSQL database on the test server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scitune.cli import app
+
+REPO = Path(__file__).resolve().parents[1]  # the repository root
+
+
+def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the real command line in a subprocess."""
+    full_env = {k: v for k, v in os.environ.items() if k != "SCITUNE_STORE"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "scitune", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def cli(*args: str):
+    """The command line, in this process (its workers fork from here)."""
+    return CliRunner().invoke(app, list(args))
+
+
+POSTGRES_ENV = "SCITUNE_TEST_POSTGRES_URL"
+
+
+def postgres_database() -> tuple[str, callable]:
+    """A fresh, empty PostgreSQL database on the test server: (url, drop)."""
+    import sqlalchemy
+
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail(f"${POSTGRES_ENV} is not set: .ci/run must start PostgreSQL (scripts/test-postgres.sh)")
+        pytest.skip('no PostgreSQL server: run eval "$(scripts/test-postgres.sh)" to test against one')
+    name = f"scitune_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return base.rsplit("/", 1)[0] + "/" + name, drop

@@ -1,0 +1,188 @@
+"""The Ray executor on a two-node cluster (two Ray nodes on loopback), with faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from helpers import run_cli
+from scitune import Store
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+ray = pytest.importorskip("ray", reason="the Ray executor needs the 'ray' extra")
+
+TRAINER = '''
+import json, os, time
+from pathlib import Path
+
+def train(hp, trial):
+    import ray
+    node = ray.get_runtime_context().get_node_id()
+    log = Path(hp["log_dir"]) / "events.log"
+    with open(log, "a") as f:
+        f.write(json.dumps({"study": trial.study, "trial": trial.number, "node": node, "pid": os.getpid()}) + "\\n")
+    start = 1
+    resumed = trial.resume()
+    if resumed:
+        start = resumed[0] + 1
+    for step in range(start, trial.max_train_steps + 1):
+        time.sleep(hp["step_seconds"])
+        if trial.should_eval(step):
+            trial.report(step, train_loss=1.0 / step, val_error=hp["learning_rate"] / step)
+            trial.save_checkpoint(step, {"step": step})
+        victim = Path(hp["log_dir"]) / "victim.pid"
+        if hp.get("die_once") and trial.number == 0 and step == 6 and not victim.exists():
+            victim.write_text(str(os.getpid()))
+            time.sleep(60)  # the test kills this Ray worker now
+'''
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A Ray head node and a second node, separate processes on loopback, one CPU each."""
+    ray_cli = shutil.which("ray") or pytest.fail("the ray command is missing")
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
+    subprocess.run([ray_cli, "start", "--head", "--port", str(port), "--include-dashboard", "false", *common],
+                   check=True, capture_output=True, env=env, timeout=180)
+    subprocess.run([ray_cli, "start", "--address", address, *common],
+                   check=True, capture_output=True, env=env, timeout=180)
+    yield address
+    subprocess.run([ray_cli, "stop", "--force"], capture_output=True, timeout=120)
+
+
+def _experiment(tmp: Path, name: str, *, trials: int = 3, steps: int = 10, fixed: str = "{step_seconds: 0.05}",
+                command: bool = False) -> None:
+    (tmp / "raytrainer.py").write_text(TRAINER)
+    how = "train: raytrainer:train"
+    if command:
+        (tmp / "program.py").write_text(textwrap.dedent('''
+            from scitune.training import client
+            hp = client.hparams()
+            for step in range(1, client.max_train_steps() + 1):
+                if client.should_eval(step):
+                    client.report(step, val_error=hp["learning_rate"] / step)
+        '''))
+        how = 'command: [python, program.py]'
+    (tmp / "exp.yaml").write_text(textwrap.dedent(f"""\
+        experiment: {name}
+        goal: Does the work spread over the cluster?
+        {how}
+        objective: {{metric: val_error, mode: min}}
+        budget: {{trials_per_study: {trials}, max_train_steps: {steps}, eval_every: 2}}
+        checkpoints: {{keep_best: 1}}
+        resources: {{cpus: 1}}
+        hyperparameters:
+          scientific: {{width: [8, 16]}}
+          nuisance:
+            learning_rate: {{low: 1.0e-3, high: 1.0e-1, scale: log}}
+          fixed: {fixed[:-1]}, log_dir: "{tmp}"}}
+        """))
+
+
+def _events(tmp: Path) -> list[dict]:
+    log = tmp / "events.log"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def _run(tmp: Path, address: str, *extra: str) -> subprocess.CompletedProcess:
+    return run_cli("run", "exp.yaml", "--store", "s.db", "--executor", "ray", "--address", address, *extra,
+                   cwd=tmp, timeout=300)
+
+
+def test_trials_spread_over_both_nodes_and_run_once(cluster: str, tmp_path: Path) -> None:
+    _experiment(tmp_path, "spread", trials=4, fixed="{step_seconds: 0.1}")
+    result = _run(tmp_path, cluster)
+    assert result.returncode == 0, result.stderr
+    events = _events(tmp_path)
+    assert Counter((e["study"], e["trial"]) for e in events) == {(s, n): 1 for s in ("width=8", "width=16") for n in range(4)}
+    assert len({e["node"] for e in events}) == 2  # both nodes trained trials
+    store = Store(str(tmp_path / "s.db"))
+    trials = store.trials("spread")
+    assert Counter(trials["state"]) == {"completed": 8}
+    points = store.metrics(trials["id"].tolist())
+    assert (points.groupby("trial_id").size() == 5 * 2).all() and points["trial_id"].nunique() == 8
+
+
+def test_command_mode_trials_on_ray(cluster: str, tmp_path: Path) -> None:
+    _experiment(tmp_path, "raycmd", trials=2, command=True)
+    result = _run(tmp_path, cluster)
+    assert result.returncode == 0, result.stderr
+    trials = Store(str(tmp_path / "s.db")).trials("raycmd")
+    assert Counter(trials["state"]) == {"completed": 4} and set(trials["best_step"]) == {10}
+
+
+def test_killed_ray_worker_reruns_its_trial_from_the_checkpoint(cluster: str, tmp_path: Path) -> None:
+    _experiment(tmp_path, "raykill", trials=2, steps=12, fixed="{step_seconds: 0.05, die_once: true}")
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "scitune", "run", "exp.yaml", "--store", "s.db", "--executor", "ray", "--address", cluster],
+        cwd=tmp_path, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    victim = tmp_path / "victim.pid"
+    deadline = time.monotonic() + 120
+    while not victim.exists():
+        assert time.monotonic() < deadline and runner.poll() is None, runner.stderr.read().decode() if runner.poll() else ""
+        time.sleep(0.1)
+    time.sleep(0.2)
+    os.kill(int(victim.read_text()), signal.SIGKILL)
+    assert runner.wait(timeout=240) == 0, runner.stderr.read().decode()
+    store = Store(str(tmp_path / "s.db"))
+    trials = store.trials("raykill")
+    assert Counter(trials["state"]) == {"completed": 4}
+    first = trials[(trials["study"] == "width=8") & (trials["trial"] == 0)].iloc[0]
+    assert first["attempts"] == 2
+    points = store.metrics([first["id"]])
+    assert points[points["name"] == "val_error"]["step"].tolist() == [2, 4, 6, 8, 10, 12]  # no step twice
+    runs = [e for e in _events(tmp_path) if (e["study"], e["trial"]) == ("width=8", 0)]
+    assert len(runs) == 2
+
+
+def test_killed_driver_resumes_on_the_next_run(cluster: str, tmp_path: Path) -> None:
+    _experiment(tmp_path, "raydriver", trials=4, steps=10, fixed="{step_seconds: 0.1}")
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "scitune", "run", "exp.yaml", "--store", "s.db", "--executor", "ray", "--address", cluster],
+        cwd=tmp_path, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        assert time.monotonic() < deadline
+        if (tmp_path / "s.db").exists():
+            store = Store(str(tmp_path / "s.db"))
+            if store.experiments() and (store.trials("raydriver")["state"] == "completed").sum() >= 2:
+                break
+        time.sleep(0.1)
+    runner.kill()
+    runner.wait()
+    before = store.trials("raydriver").set_index("id")
+    done = before[before["state"] == "completed"]
+    result = _run(tmp_path, cluster)
+    assert result.returncode == 0, result.stderr
+    after = store.trials("raydriver").set_index("id")
+    assert Counter(after["state"]) == {"completed": 8}
+    for trial_id, row in done.iterrows():
+        assert after.loc[trial_id, "finished_at"] == row["finished_at"]  # not run again
+    points = store.metrics(after.index.tolist())
+    assert not points.duplicated(["trial_id", "name", "step"]).any()
+    assert (points[points["name"] == "val_error"].groupby("trial_id").size() == 5).all()

@@ -1,0 +1,160 @@
+"""The store: round trips, claiming, schema versions, refusing what it cannot read."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, update
+
+from scitune.errors import (
+    ExperimentChangedError,
+    NotFoundError,
+    SchemaVersionError,
+    StoreError,
+)
+from scitune.store import SCHEMA_VERSION, Store, resolve_url
+from scitune.store.schema import meta
+
+
+def _store_with_trials(url: str, n: int = 4) -> tuple[Store, int, int]:
+    store = Store(url)
+    exp = store.ensure_experiment("e", "a goal", {"budget": {"trials_per_study": n}, "x": 1}, "experiment: e\n")
+    study = store.ensure_study(exp, "width=8", {"width": 8}, {"algorithm": "quasi_random", "seed": 0})
+    store.ensure_trials(study, [(i, {"learning_rate": 10.0 ** -i, "width": 8}, 100 + i) for i in range(n)])
+    return store, exp, study
+
+
+def test_round_trip_of_trials_and_points(store_url: str) -> None:
+    store, exp, _ = _store_with_trials(store_url)
+    claimed = store.claim(exp, "h:t:1:2", "h")
+    assert claimed is not None and claimed.number == 0 and claimed.params == {"learning_rate": 1.0, "width": 8}
+    assert claimed.seed == 100 and claimed.attempt == 1
+    store.write_metrics(claimed.id, [(1, "val_error", 0.5), (1, "train_loss", float("nan"))], best=(1, 0.5), owner="h:t:1:2")
+    assert store.finish(claimed.id, "h:t:1:2", "completed", [(2, "val_error", 0.25), (2, "train_loss", math.inf)], best=(2, 0.25))
+
+    reopened = Store(store_url)
+    trials = reopened.trials("e")
+    row = trials[trials["trial"] == 0].iloc[0]
+    assert row["state"] == "completed" and row["best_step"] == 2 and row["best_value"] == 0.25
+    assert row["host"] == "h" and row["started_at"] <= row["finished_at"]
+    points = reopened.metrics([claimed.id])
+    values = {(r.name, r.step): r.value for r in points.itertuples()}
+    assert values[("val_error", 1)] == 0.5 and values[("val_error", 2)] == 0.25
+    assert math.isnan(values[("train_loss", 1)]) and values[("train_loss", 2)] == math.inf
+    assert reopened.experiment("e").config_text == "experiment: e\n"
+
+
+def test_claims_hand_out_each_trial_once(store_url: str) -> None:
+    store, exp, _ = _store_with_trials(store_url, n=5)
+    other = Store(store_url)
+    got = []
+    for i in range(6):
+        claimed = (store if i % 2 else other).claim(exp, f"h:t:1:{i}", "h")
+        got.append(None if claimed is None else claimed.number)
+    assert got == [0, 1, 2, 3, 4, None]
+
+
+def test_finish_refuses_a_trial_that_is_no_longer_yours(store_url: str) -> None:
+    store, exp, _ = _store_with_trials(store_url, n=1)
+    claimed = store.claim(exp, "h:t:1:2", "h")
+    assert store.reap_lost(exp, lambda owner, hb: True) == 1  # declared lost ...
+    again = store.claim(exp, "h:t:9:9", "h")  # ... and taken by another runner
+    assert again is not None and again.id == claimed.id and again.attempt == 2
+    assert not store.finish(claimed.id, "h:t:1:2", "completed", [(1, "val_error", 0.1)], best=(1, 0.1))
+    assert store.metrics([claimed.id]).empty  # the stale worker's late points were not written
+
+
+def test_rerun_of_an_interrupted_trial_starts_its_curve_afresh(store_url: str) -> None:
+    store, exp, _ = _store_with_trials(store_url, n=1)
+    claimed = store.claim(exp, "h:t:1:2", "h")
+    store.write_metrics(claimed.id, [(1, "val_error", 0.9), (2, "val_error", 0.8)], owner="h:t:1:2")
+    store.finish(claimed.id, "h:t:1:2", "interrupted", reason="stopped")
+    again = store.claim(exp, "h:t:1:3", "h")
+    assert again.id == claimed.id
+    assert store.metrics([claimed.id]).empty
+
+
+def test_changed_experiment_is_refused_but_a_larger_budget_is_not(store_url: str) -> None:
+    store, _, _ = _store_with_trials(store_url)
+    store.ensure_experiment("e", "a goal", {"budget": {"trials_per_study": 9}, "x": 1}, "text")
+    with pytest.raises(ExperimentChangedError, match=r"changed: x"):
+        store.ensure_experiment("e", "a goal", {"budget": {"trials_per_study": 9}, "x": 2}, "text")
+
+
+def test_unknown_names_are_clear_errors(store_url: str) -> None:
+    store, _, _ = _store_with_trials(store_url)
+    with pytest.raises(NotFoundError, match="no experiment named 'nope'") as err:
+        store.trials("nope")
+    assert "known experiments: e" in err.value.hint
+    with pytest.raises(NotFoundError, match="has no study 'width=99'"):
+        store.trials("e", study="width=99")
+
+
+@pytest.mark.parametrize("version, words", [(SCHEMA_VERSION + 1, "newer"), (0, "older")])
+def test_schema_version_mismatch(store_url: str, version: int, words: str) -> None:
+    store = Store(store_url)
+    with store.engine.begin() as conn:
+        conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=str(version)))
+    store.close()
+    with pytest.raises(SchemaVersionError, match=f"schema version {version}, {words}"):
+        Store(store_url)
+
+
+def test_a_new_store_gets_tables_added_since(store_url: str) -> None:
+    """Tables added within a schema version (an additive upgrade) are created when an older
+    store of that version is opened."""
+    Store(store_url).close()
+    with Store(store_url).engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE checkpoints")
+    store = Store(store_url)
+    assert "checkpoints" in inspect(store.engine).get_table_names()
+
+
+def test_files_that_are_not_scitune_stores(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StoreError, match="cannot open store"):
+        Store(str(junk))
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER)")
+    with pytest.raises(StoreError, match="not a scitune store"):
+        Store(str(foreign))
+    with pytest.raises(StoreError, match="does not exist"):
+        Store(str(tmp_path / "missing" / "s.db"))
+
+
+def test_store_url_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SCITUNE_STORE", raising=False)
+    assert resolve_url(None) == "sqlite:///scitune.db"
+    assert resolve_url("runs.db") == f"sqlite:///{tmp_path / 'runs.db'}"
+    monkeypatch.setenv("SCITUNE_STORE", "postgresql://u@localhost/db")
+    assert resolve_url(None) == "postgresql://u@localhost/db"
+    assert resolve_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_metric_points_are_batched_not_one_transaction_each(store_url: str) -> None:
+    """A trial reporting 300 points writes them in a handful of transactions."""
+    from scitune.config import Objective
+    from scitune.run.trial import Trial
+
+    store, exp, _ = _store_with_trials(store_url, n=1)
+    claimed = store.claim(exp, "h:t:1:2", "h")
+    calls = []
+
+    def flush(rows, best):
+        calls.append(len(rows))
+        store.write_metrics(claimed.id, rows, best, "h:t:1:2")
+
+    trial = Trial(study="s", number=0, params={}, seed=0, max_train_steps=100, eval_every=1,
+                  objective=Objective(metric="val_error"), flush=flush, flush_points=120, flush_seconds=3600)
+    for step in range(1, 101):
+        trial.report(step, train_loss=1.0 / step, val_loss=2.0 / step, val_error=3.0 / step)
+    store.finish(claimed.id, "h:t:1:2", "completed", trial.take_buffer(), trial.best)
+    assert calls == [120, 120]  # two batches during training, the last 60 points with the final state
+    assert len(store.metrics([claimed.id])) == 300
+    assert trial.best == (100, pytest.approx(0.03))
