@@ -105,12 +105,15 @@ class RangeParam:
                 return int(min(max(math.floor(x), self.low), self.high))
             bins = int(self.high) - int(self.low) + 1
             return int(self.low) + min(int(math.floor(u * bins)), bins - 1)
-        if self.scale == "log":
-            value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-        else:
-            value = self.low + u * (self.high - self.low)
         # Rounding in exp/log can step a hair outside the range; the range is a promise.
-        return min(max(value, self.low), self.high)
+        return min(max(self.at(u), self.low), self.high)
+
+    def at(self, position: float) -> float:
+        """The value at ``position`` on the parameter's own scale (0 at low, 1 at high; outside
+        [0, 1] beyond the range), without an int's rounding: the inverse of :meth:`position`."""
+        if self.scale == "log":
+            return math.exp(math.log(self.low) + position * (math.log(self.high) - math.log(self.low)))
+        return self.low + position * (self.high - self.low)
 
     def position(self, value: float) -> float:
         """Where ``value`` sits in the range on the parameter's own scale: 0 at low, 1 at high."""

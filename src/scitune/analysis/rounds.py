@@ -18,7 +18,6 @@ value. Scientific and fixed hyperparameters stay as they were.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +25,7 @@ import pandas as pd
 import yaml
 
 from scitune.analysis.ranking import ranked
+from scitune.analysis.space_refinement import refine_range
 from scitune.config import Experiment, parse_experiment
 from scitune.errors import NotFoundError
 from scitune.space import ChoiceParam, RangeParam
@@ -41,36 +41,20 @@ class Round2Plan:
     notes: list[str] = field(default_factory=list)
 
 
-def _at(p: RangeParam, u: float) -> float:
-    """The value at unit position ``u`` of a range, without an int's rounding."""
-    if p.scale == "log":
-        return math.exp(math.log(p.low) + u * (math.log(p.high) - math.log(p.low)))
-    return p.low + u * (p.high - p.low)
-
-
-def _sig(value: float) -> float:
-    return float(f"{value:.3g}")
-
-
 def narrow(p: RangeParam, values: list[float], margin: float) -> tuple[dict[str, Any], list[str]]:
-    """A range spanning ``values`` padded by ``margin`` of their span, within ``p``'s range."""
+    """A range spanning ``values`` padded by ``margin`` of their span (at least ``MIN_PAD`` of the
+    Round-1 range), within ``p``'s range: the refined range of
+    :func:`scitune.analysis.space_refinement.refine_range`, with a note when the best trials sit
+    near an edge."""
     pos = [p.position(v) for v in values]
-    lo, hi = min(pos), max(pos)
-    pad = max(margin * (hi - lo), MIN_PAD)
     notes = []
-    if lo < NEAR_EDGE or hi > 1 - NEAR_EDGE:
-        side = "low" if lo < NEAR_EDGE else "high"
+    if min(pos) < NEAR_EDGE or max(pos) > 1 - NEAR_EDGE:
+        side = "low" if min(pos) < NEAR_EDGE else "high"
         notes.append(f"{p.name}: the best trials sit near the {side} edge of Round 1's range; its axis plot may ask "
                      "for a wider range")
-    if p.integer:
-        low = max(int(p.low), math.floor(_at(p, max(lo - pad, 0.0))))
-        high = min(int(p.high), math.ceil(_at(p, min(hi + pad, 1.0))))
-        if low == high:
-            low, high = (low, high + 1) if high < p.high else (low - 1, high)
-    else:
-        low = max(_sig(_at(p, max(lo - pad, 0.0))), p.low)
-        high = min(_sig(_at(p, min(hi + pad, 1.0))), p.high)
-    spec: dict[str, Any] = {"low": low, "high": high, "scale": p.scale}
+    low, high = refine_range(p, values, margin, MIN_PAD)
+    spec: dict[str, Any] = {"low": int(low) if p.integer else low, "high": int(high) if p.integer else high,
+                            "scale": p.scale}
     if p.integer:
         spec["type"] = "int"
     if p.when:

@@ -99,12 +99,6 @@ def _round_outward(value: float, down: bool, digits: int = DIGITS) -> float:
     return float(f"{rounded:.{digits}g}")
 
 
-def _to_value(param: RangeParam, u: float) -> float:
-    if param.scale == "log":
-        return math.exp(math.log(param.low) + u * (math.log(param.high) - math.log(param.low)))
-    return param.low + u * (param.high - param.low)
-
-
 def refine_range(
     param: RangeParam, values: list[float], margin: float = MARGIN, min_pad: float = MIN_PAD
 ) -> tuple[float, float]:
@@ -112,8 +106,8 @@ def refine_range(
     positions = np.array([param.position(float(v)) for v in values])
     lo, hi = float(positions.min()), float(positions.max())
     pad = max(margin * (hi - lo), min_pad)
-    low = _to_value(param, max(0.0, lo - pad))
-    high = _to_value(param, min(1.0, hi + pad))
+    low = param.at(max(0.0, lo - pad))
+    high = param.at(min(1.0, hi + pad))
     if param.integer:
         low, high = max(math.floor(low), param.low), min(math.ceil(high), param.high)
         if high <= low:  # a single integer: keep a neighbour, so the range stays a range
