@@ -158,3 +158,30 @@ def test_metric_points_are_batched_not_one_transaction_each(store_url: str) -> N
     assert calls == [120, 120]  # two batches during training, the last 60 points with the final state
     assert len(store.metrics([claimed.id])) == 300
     assert trial.best == (100, pytest.approx(0.03))
+
+
+def test_an_older_store_gets_the_claim_index_and_claims_in_order(store_url: str) -> None:
+    """The claim index was added within schema version 1: a store written without it gets it when
+    opened, and claiming still takes trial 0 of every study, then trial 1, ..."""
+    store, exp, _ = _store_with_trials(store_url, n=3)
+    other = store.ensure_study(exp, "width=16", {"width": 16}, {"algorithm": "quasi_random", "seed": 0})
+    store.ensure_trials(other, [(i, {"width": 16}, 100 + i) for i in range(3)])
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_trials_claimable")
+    store.close()
+    store = Store(store_url)
+    assert "ix_trials_claimable" in {ix["name"] for ix in inspect(store.engine).get_indexes("trials")}
+    got = [(c.study, c.number) for c in iter(lambda: store.claim(exp, "h:t:1:2", "h"), None)]
+    assert got == [(s, n) for n in range(3) for s in ("width=8", "width=16")]
+
+
+def test_claiming_reads_the_claim_index_instead_of_sorting_pending_trials(tmp_path: Path) -> None:
+    """The next-trial query walks ix_trials_claimable in order and stops at its first row: no
+    temporary B-tree sorting every pending trial (a claim would cost time proportional to them)."""
+    from scitune.store import sql
+
+    _store, _, _ = _store_with_trials(str(tmp_path / "s.db"), n=50)
+    query = sql.NEXT_TRIAL.format(scope="s.kind = 'search'", indexed=sql.CLAIM_INDEX_HINT)
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + query, {"experiment_id": 1}))
+    assert "ix_trials_claimable" in plan and "TEMP B-TREE" not in plan, plan

@@ -20,9 +20,11 @@ from scitune.states import CLAIMABLE, TrialState
 
 _CLAIMABLE = ", ".join(f"'{state.value}'" for state in CLAIMABLE)
 
+# {indexed}: SQLite's "INDEXED BY ix_trials_claimable" (without statistics its planner would pick the
+# state index and sort every pending trial); empty on PostgreSQL, whose planner finds the index.
 NEXT_TRIAL = """
 SELECT t.id, t.study_id, s.name, t.number, t.params, t.seed, t.attempts, t.directory
-FROM trials t JOIN studies s ON s.id = t.study_id
+FROM trials t {indexed} JOIN studies s ON s.id = t.study_id
 WHERE s.experiment_id = :experiment_id AND t.state IN (%(claimable)s) AND {scope}
 ORDER BY t.number, t.study_id
 LIMIT 1
@@ -46,6 +48,8 @@ PROGRESS_TRIAL = """
 UPDATE trials SET heartbeat_at = :now {best}
 WHERE id = :id {mine}
 """
+
+CLAIM_INDEX_HINT = "INDEXED BY ix_trials_claimable"
 
 INSERT_POINTS = """
 INSERT INTO metrics (trial_id, name, step, value) VALUES (:trial_id, :name, :step, :value)

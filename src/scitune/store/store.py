@@ -26,6 +26,7 @@ from scitune.store.reads import StoreReads
 from scitune.store.records import ClaimedTrial
 from scitune.store.retry import retrying
 from scitune.store.schema import (
+    ADDED_INDEXES,
     SCHEMA_VERSION,
     checkpoints,
     experiments,
@@ -108,6 +109,8 @@ class Store(StoreReads):
             if version == SCHEMA_VERSION:
                 # Tables added within a schema version (new, additive capabilities) appear on open.
                 metadata.create_all(conn, checkfirst=True)
+                for index in ADDED_INDEXES:  # indexes added to tables an older store already has
+                    index.create(conn, checkfirst=True)
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"store {self.url} has schema version {version}, newer than this scitune understands "
@@ -230,7 +233,8 @@ class Store(StoreReads):
             scope = f"t.study_id IN ({', '.join(str(int(i)) for i in study_ids) or 'NULL'})"
         else:
             scope = f"s.kind = '{StudyKind.SEARCH.value}'"
-        query = sql.NEXT_TRIAL.format(scope=scope)
+        sqlite = self.engine.dialect.name == "sqlite"
+        query = sql.NEXT_TRIAL.format(scope=scope, indexed=sql.CLAIM_INDEX_HINT if sqlite else "")
         if self.engine.dialect.name == "postgresql":
             query += " FOR UPDATE OF t SKIP LOCKED"  # concurrent claimers pass over each other's rows
         with self._write() as conn:
