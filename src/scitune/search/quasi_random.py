@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-import scipy
 
 from scitune.space import Scalar, SearchSpace
 
@@ -52,6 +51,8 @@ class QuasiRandomSearch:
 
     def describe(self) -> dict[str, Any]:
         """What to persist with a study so its points can be regenerated and audited."""
+        import scipy  # here, not at the top: a command that only reads the store never loads scipy
+
         return {
             "algorithm": ALGORITHM,
             "seed": self.seed,

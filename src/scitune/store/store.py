@@ -102,6 +102,8 @@ class Store(StoreReads):
                         hint="point --store at a new file or an empty database",
                     )
                 metadata.create_all(conn)
+                for index in ADDED_INDEXES:
+                    conn.exec_driver_sql(index)
                 conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
                 return
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
@@ -110,7 +112,7 @@ class Store(StoreReads):
                 # Tables added within a schema version (new, additive capabilities) appear on open.
                 metadata.create_all(conn, checkfirst=True)
                 for index in ADDED_INDEXES:  # indexes added to tables an older store already has
-                    index.create(conn, checkfirst=True)
+                    conn.exec_driver_sql(index)
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"store {self.url} has schema version {version}, newer than this scitune understands "

@@ -1,0 +1,282 @@
+"""The store at 100,000 trials: flat per-trial cost, and reading it back (issue 18, goals 1 and 2).
+
+``python -m benchmarks.store_scale [--trials 100000] [--evaluations 20] [--postgres URL]
+[--optuna 5000] [--read 10000,30000,100000] [--keep DIR]``
+
+1. **Per-trial cost as the study grows.** ``prepare`` stores every trial as pending (2 studies), then
+   the harness does what a worker does for every trial: ``claim``, ``write_metrics`` (half the
+   curve), ``finish`` (the other half): ``evaluations`` x 3 metrics. The time of each
+   claim -> finish is recorded; the figures are the mean over the first and the last tenth of the
+   trials, on SQLite and (``--postgres``) on PostgreSQL. Optuna beside it: ``study.optimize`` of a
+   no-op objective reporting the same points, on the same storages, over ``--optuna`` trials
+   (fewer than ours where it is slow: the count is in the figures' names).
+2. **Reading it back.** ``scitune status``, ``scitune trials --format csv`` and
+   ``scitune report --no-png`` as whole commands (interpreter start included) on the SQLite stores
+   at the sizes in ``--read``: wall time and peak memory (each command is started by a small
+   launcher process whose children's peak resident set is the command's own).
+
+Prints one JSON object on its last line (the ``python -m benchmarks`` harness runs it quick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import REPO, Result, preload, quiet_optuna, scratch, sqlite_url
+
+OWNER = "bench:store-scale:0:0"
+LAUNCHER = r"""
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+wall = time.perf_counter() - start
+print(json.dumps({"s": wall, "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                  "rc": proc.returncode, "stderr": proc.stderr[-2000:]}))
+"""
+
+
+def experiment_text(name: str, trials_per_study: int, evaluations: int) -> str:
+    return f"""\
+experiment: {name}
+goal: Does a wider layer lower validation error (store at scale)?
+train: benchmarks.store_scale:never_called
+objective: {{metric: val_error, mode: min}}
+budget: {{trials_per_study: {trials_per_study}, max_train_steps: {evaluations * 10}, eval_every: 10}}
+search: {{algorithm: quasi_random, seed: 0}}
+hyperparameters:
+  scientific: {{width: [64, 128]}}
+  nuisance:
+    learning_rate: {{low: 1.0e-4, high: 1.0e-1, scale: log}}
+    weight_decay: {{low: 1.0e-6, high: 1.0e-2, scale: log}}
+"""
+
+
+def never_called(hp: dict, trial: Any) -> None:  # the experiment names a train function; none runs
+    raise RuntimeError("store_scale plants its trials itself")
+
+
+def _curve(params: dict[str, Any], evaluations: int, number: int) -> tuple[list[tuple[int, str, float]], tuple[int, float]]:
+    lr = math.log10(params["learning_rate"])
+    floor = 0.03 + 0.02 * (lr + 2.5) ** 2 - 0.002 * math.log2(params["width"] / 64)
+    rows, best = [], (10, math.inf)
+    for i in range(1, evaluations + 1):
+        t = i / evaluations
+        noise = ((number * 7919 + i * 104729) % 1000) / 1000 * 0.004
+        val = floor + 0.9 * math.exp(-t / 0.15) + noise
+        rows += [(i * 10, "val_error", val), (i * 10, "val_loss", 3 * val), (i * 10, "train_loss", 0.5 * val)]
+        if val < best[1]:
+            best = (i * 10, val)
+    return rows, best
+
+
+def plant(url: str, trials: int, evaluations: int, name: str = "store-scale") -> dict[str, Any]:
+    """``prepare`` then claim -> write_metrics -> finish every trial; the seconds of each trial."""
+    from scitune.config import parse_experiment
+    from scitune.run import prepare
+    from scitune.store import Store
+
+    text = experiment_text(name, trials // 2, evaluations)
+    experiment = parse_experiment(text)
+    store = Store(url)
+    start = time.perf_counter()
+    eid = prepare(store, experiment, text)
+    prepare_s = time.perf_counter() - start
+    per_trial, claims = [], []
+    while True:
+        t0 = time.perf_counter()
+        claimed = store.claim(eid, OWNER, "bench")
+        t1 = time.perf_counter()
+        if claimed is None:
+            break
+        rows, best = _curve(claimed.params, evaluations, claimed.number)
+        half = len(rows) // 2
+        if claimed.number % 20 == 19:  # some trials fail: every state the readers count
+            store.finish(claimed.id, OWNER, "failed", rows[:3], None, "planted failure")
+        else:
+            store.write_metrics(claimed.id, rows[:half], best=None, owner=OWNER)
+            store.finish(claimed.id, OWNER, "completed", rows[half:], best)
+        per_trial.append(time.perf_counter() - t0)
+        claims.append(t1 - t0)
+    store.close()
+    tenth = max(1, len(per_trial) // 10)
+    return {
+        "trials": len(per_trial), "prepare_s": prepare_s, "total_s": time.perf_counter() - start,
+        "first_tenth_ms": statistics.fmean(per_trial[:tenth]) * 1000,
+        "last_tenth_ms": statistics.fmean(per_trial[-tenth:]) * 1000,
+        "claim_first_tenth_ms": statistics.fmean(claims[:tenth]) * 1000,
+        "claim_last_tenth_ms": statistics.fmean(claims[-tenth:]) * 1000,
+    }
+
+
+def optuna_growth(url: str, trials: int, evaluations: int) -> dict[str, Any]:
+    """Optuna on the same storage: a no-op objective reporting ``evaluations`` x 3 points (one
+    intermediate value per evaluation, two user attributes for the other metrics)."""
+    optuna = quiet_optuna()
+    study = optuna.create_study(storage=url, study_name="store-scale", sampler=optuna.samplers.RandomSampler(seed=0))
+    per_trial: list[float] = []
+
+    def objective(trial: Any) -> float:
+        lr = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
+        trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True)
+        trial.suggest_categorical("width", [64, 128])
+        for i in range(1, evaluations + 1):
+            trial.report(0.03 + lr + 1 / i, i * 10)
+        trial.set_user_attr("val_loss", 0.1)
+        trial.set_user_attr("train_loss", 0.05)
+        return 0.03 + lr
+
+    last = time.perf_counter()
+
+    def callback(_study: Any, _trial: Any) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        per_trial.append(now - last)
+        last = now
+
+    start = time.perf_counter()
+    study.optimize(objective, n_trials=trials, callbacks=[callback])
+    tenth = max(1, len(per_trial) // 10)
+    return {"trials": len(per_trial), "total_s": time.perf_counter() - start,
+            "first_tenth_ms": statistics.fmean(per_trial[:tenth]) * 1000,
+            "last_tenth_ms": statistics.fmean(per_trial[-tenth:]) * 1000}
+
+
+def command(args: list[str], cwd: Path) -> dict[str, Any]:
+    """One scitune command, whole (interpreter start included): wall seconds and peak memory."""
+    out = subprocess.run([sys.executable, "-c", LAUNCHER, sys.executable, "-m", "scitune", *args],
+                         cwd=cwd, capture_output=True, text=True, check=True, env=_env())
+    measured = json.loads(out.stdout.strip().splitlines()[-1])
+    if measured["rc"] != 0:
+        raise RuntimeError(f"scitune {' '.join(args)} failed ({measured['rc']}): {measured['stderr']}")
+    return measured
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.pop("SCITUNE_STORE", None)
+    return env
+
+
+def reading(store: Path, name: str, folder: Path) -> dict[str, dict[str, Any]]:
+    return {
+        "status": command(["status", name, "--store", str(store)], folder),
+        "trials_csv": command(["trials", name, "--store", str(store), "--format", "csv"], folder),
+        "report": command(["report", name, "--store", str(store), "--no-png", "--out", str(folder / f"report-{store.stem}")],
+                          folder),
+    }
+
+
+def _growth(sizes: list[int], seconds: list[float]) -> float:
+    """Exponent of cost ~ size**k between the smallest and the largest size (1: linear)."""
+    if len(sizes) < 2 or min(seconds) <= 0:
+        return float("nan")
+    return math.log(seconds[-1] / seconds[0]) / math.log(sizes[-1] / sizes[0])
+
+
+def measure(trials: int, evaluations: int, optuna_trials: int, read_sizes: list[int], postgres: str | None,
+            folder: Path, result: Result) -> None:
+    preload("scitune.run", "scipy.stats")
+    sqlite = plant(sqlite_url(folder / f"plant-{trials}.db"), trials, evaluations)
+    for key, unit in (("first_tenth_ms", "ms"), ("last_tenth_ms", "ms"), ("claim_first_tenth_ms", "ms"),
+                      ("claim_last_tenth_ms", "ms"), ("prepare_s", "s"), ("total_s", "s")):
+        result.figure(f"sqlite_{trials}_{key}", sqlite[key], unit)
+    growth = result.figure(f"sqlite_{trials}_last_over_first", sqlite["last_tenth_ms"] / sqlite["first_tenth_ms"], "x")
+    result.goal(f"SQLite: per-trial cost, last tenth / first tenth of {trials:,} trials", growth, 1.25, "<=")
+    if postgres:
+        pg = plant(postgres, trials, evaluations)
+        for key, unit in (("first_tenth_ms", "ms"), ("last_tenth_ms", "ms"), ("claim_first_tenth_ms", "ms"),
+                          ("claim_last_tenth_ms", "ms"), ("total_s", "s")):
+            result.figure(f"postgres_{trials}_{key}", pg[key], unit)
+        growth = result.figure(f"postgres_{trials}_last_over_first", pg["last_tenth_ms"] / pg["first_tenth_ms"], "x")
+        result.goal(f"PostgreSQL: per-trial cost, last tenth / first tenth of {trials:,} trials", growth, 1.25, "<=")
+    if optuna_trials:
+        storages = {"sqlite": sqlite_url(folder / "optuna.db")}
+        if postgres:
+            storages["postgres"] = _fresh_postgres(postgres, "optuna")
+        for label, url in storages.items():
+            theirs = optuna_growth(url, optuna_trials, evaluations)
+            result.figure(f"optuna_{label}_{optuna_trials}_first_tenth_ms", theirs["first_tenth_ms"], "ms")
+            result.figure(f"optuna_{label}_{optuna_trials}_last_tenth_ms", theirs["last_tenth_ms"], "ms")
+            result.figure(f"optuna_{label}_{optuna_trials}_last_over_first",
+                          theirs["last_tenth_ms"] / theirs["first_tenth_ms"], "x")
+    seconds: dict[str, list[float]] = {"status": [], "trials_csv": [], "report": []}
+    for size in read_sizes:
+        path = folder / f"read-{size}.db"
+        if size == trials:
+            path = folder / f"plant-{trials}.db"
+        else:
+            plant(sqlite_url(path), size, evaluations)
+        measured = reading(path, "store-scale", folder)
+        for what, figures in measured.items():
+            result.figure(f"{what}_{size}_s", figures["s"], "s")
+            result.figure(f"{what}_{size}_peak_mb", figures["rss_mb"], "MiB")
+            seconds[what].append(figures["s"])
+    largest = read_sizes[-1]
+    for what, limit in (("status", 1.5), ("trials_csv", 3.0), ("report", 10.0)):
+        result.goal(f"scitune {what} of {largest:,} trials, seconds", result.figures[f"{what}_{largest}_s"], limit, "<=")
+        result.goal(f"scitune {what} of {largest:,} trials, peak MiB", result.figures[f"{what}_{largest}_peak_mb"],
+                    1024, "<=")
+        k = result.figure(f"{what}_growth_exponent", _growth(read_sizes, seconds[what]), "")
+        result.goal(f"scitune {what}: cost ~ trials^k, k", k, 1.1, "<=")
+
+
+def _fresh_postgres(url: str, suffix: str) -> str:
+    """A new database next to ``url``'s (same server and user), dropped by :func:`_drop_postgres`."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    name = f"{sa.engine.make_url(engine.url).database}_{suffix}"
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    return engine.url.set(database=name).render_as_string(hide_password=False)
+
+
+def run(quick: bool, workdir: Path | None = None) -> dict[str, Any]:
+    trials, evaluations, optuna_trials, read = (400, 4, 100, [100, 400]) if quick else (100_000, 20, 5000,
+                                                                                      [10_000, 30_000, 100_000])
+    result = Result("The store at scale: per-trial cost as a study grows, and reading it back",
+                    {"trials": trials, "studies": 2, "evaluations": evaluations, "metrics": 3,
+                     "optuna_trials": optuna_trials, "read_sizes": read})
+    with scratch(workdir, "store_scale") as folder:
+        measure(trials, evaluations, optuna_trials, read, None, folder, result)
+    return result.as_dict()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=100_000)
+    parser.add_argument("--evaluations", type=int, default=20)
+    parser.add_argument("--optuna", type=int, default=5000, help="Optuna's trials (0: skip)")
+    parser.add_argument("--read", default="10000,30000,100000", help="sizes to read back (empty: skip)")
+    parser.add_argument("--postgres", help="a PostgreSQL URL: plant there too (a new database beside it)")
+    parser.add_argument("--keep", type=Path, help="keep the stores in this folder")
+    args = parser.parse_args()
+    read = [int(s) for s in args.read.split(",") if s.strip()]
+    result = Result("The store at scale", {"trials": args.trials, "evaluations": args.evaluations,
+                                            "optuna_trials": args.optuna, "read_sizes": read})
+    postgres = _fresh_postgres(args.postgres, "scitune") if args.postgres else None
+    with scratch(args.keep, "store_scale") as folder:
+        measure(args.trials, args.evaluations, args.optuna, read, postgres, folder, result)
+    for figure, value in result.figures.items():
+        print(f"{figure:45s} {value:12.4g} {result.units[figure]}", file=sys.stderr)
+    for goal in result.goals:
+        print(f"goal {goal['goal']}: {goal['measured']:.4g} {goal['comparison']} {goal['target']} -> {goal['met']}",
+              file=sys.stderr)
+    print(json.dumps(result.as_dict()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Start-up: a command imports only the module that defines it (no timing asserts: what is imported)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import scitune.cli
+from scitune.cli import COMMAND_MODULES
+
+PROBE = r"""
+import json, sys
+sys.argv = ["scitune", *sys.argv[1:]]
+from scitune.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("scipy", "plotly", "matplotlib", "optuna", "torch")
+                        or m.startswith(("scitune.cli.", "sqlalchemy.dialects.postgresql")))))
+"""
+
+
+def _registered() -> dict[str, str]:
+    app = scitune.cli.app  # every module imported
+    out = {}
+    for command in app.registered_commands:
+        out[command.name or command.callback.__name__.replace("_", "-")] = command.callback.__module__
+    for group in app.registered_groups:
+        out[group.name] = group.typer_instance.registered_commands[0].callback.__module__
+    return out
+
+
+def test_the_command_table_names_the_module_of_every_command() -> None:
+    registered = _registered()
+    for name, module in COMMAND_MODULES.items():
+        assert registered.get(name) == f"scitune.cli.{module}", name
+    # A command missing from the table still works (every module is imported then); the table
+    # only makes start-up faster. Every command of this checkout is in it.
+    assert set(registered) <= set(COMMAND_MODULES), set(registered) - set(COMMAND_MODULES)
+
+
+def _imported(tmp_path: Path, *args: str) -> list[str]:
+    src = str(Path(scitune.cli.__file__).resolve().parents[2])  # this checkout's scitune, from any folder
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, check=True, env=env)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_status_imports_neither_scipy_nor_plots_nor_other_commands(tmp_path: Path) -> None:
+    imported = _imported(tmp_path, "status", "--store", str(tmp_path / "s.db"))
+    assert [m for m in imported if m.startswith("scitune.cli.") and m != "scitune.cli._app"] == ["scitune.cli.results"]
+    assert not [m for m in imported if not m.startswith("scitune.cli.")], imported
+
+
+@pytest.mark.slow
+def test_help_still_lists_every_command(tmp_path: Path) -> None:
+    imported = _imported(tmp_path, "--help")
+    assert {f"scitune.cli.{m}" for m in COMMAND_MODULES.values()} <= set(imported)
