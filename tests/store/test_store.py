@@ -6,6 +6,7 @@ import math
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import inspect, update
 
@@ -185,3 +186,33 @@ def test_claiming_reads_the_claim_index_instead_of_sorting_pending_trials(tmp_pa
     with sqlite3.connect(tmp_path / "s.db") as conn:
         plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + query, {"experiment_id": 1}))
     assert "ix_trials_claimable" in plan and "TEMP B-TREE" not in plan, plan
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+def test_summary_from_counts_and_best_candidates_equals_the_summary_of_every_trial(store_url: str, mode: str) -> None:
+    """status counts states and narrows to best candidates in the database; the result must be the
+    same table as study_summary over every trial: ties by number, infinities and NaN never best."""
+    from scitune.analysis.summary import study_summary
+
+    store = Store(store_url)
+    exp = store.ensure_experiment("e", "g", {"x": 1}, "t")
+    values = {"a": [0.5, math.inf, 0.25, 0.25, float("nan"), -math.inf, 0.75, None],
+              "b": [0.3, 0.3, 0.9, None, 0.1, 0.2, None, None]}
+    states = ["completed", "completed", "completed", "completed", "completed", "completed", "failed", "pending"]
+    for name, vals in values.items():
+        sid = store.ensure_study(exp, name, {}, {})
+        store.ensure_trials(sid, [(i, {"lr": i}, i) for i in range(len(vals))])
+    for name, vals in values.items():
+        for number, (value, state) in enumerate(zip(vals, states)):
+            if state == "pending":
+                continue
+            claimed = store.claim(exp, "h:t:1:2", "h", study_ids=[s.id for s in store.studies(exp) if s.name == name])
+            assert claimed.number == number
+            store.finish(claimed.id, "h:t:1:2", state, [], None if value is None else (number + 1, value))
+    names = ["a", "b", "empty"]
+    store.ensure_study(exp, "empty", {}, {})
+    every = study_summary(store.trials("e"), mode, names)
+    narrowed = study_summary(store.best_candidates("e", mode), mode, names, store.state_counts(exp))
+    pd.testing.assert_frame_equal(every, narrowed)
+    assert every["best_trial"].tolist()[:2] == ([2, 4] if mode == "min" else [0, 2])  # a tie goes to trial 2
+    assert len(store.best_candidates("e", mode)) <= 4

@@ -16,15 +16,23 @@ SUMMARY_COLUMNS = ["study", "trials", *map(str, STATES), "best_objective", "best
 RERUN_COLUMNS = {"rerun_mean": "mean", "rerun_std": "std", "rerun_ci_low": "ci_low", "rerun_ci_high": "ci_high"}
 
 
-def study_summary(trials: pd.DataFrame, mode: str, studies: list[str] | None = None) -> pd.DataFrame:
+def study_summary(trials: pd.DataFrame, mode: str, studies: list[str] | None = None,
+                  counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per study: trials by state, and the best completed trial's objective, number and
-    best step. ``studies`` fixes the row order (and lists studies with no trial yet)."""
+    best step. ``studies`` fixes the row order (and lists studies with no trial yet).
+
+    ``counts`` (columns study, state, count: the store's ``state_counts``) gives the trials by
+    state instead of counting ``trials``, which then need only hold each study's best candidates
+    (the store's ``best_candidates``): the summary of 100,000 trials without reading them all."""
     done = ranked(trials, mode)
+    if counts is None:
+        counts = trials.groupby(["study", "state"], sort=False).size().rename("count").reset_index()
+    by_study = {study: dict(zip(group["state"], group["count"])) for study, group in counts.groupby("study", sort=False)}
     rows = []
-    for study in study_order(trials, studies):
-        group = trials[trials["study"] == study]
-        counts = group["state"].value_counts()
-        row = {"study": study, "trials": len(group), **{str(s): int(counts.get(s, 0)) for s in STATES}}
+    for study in study_order(counts, studies):
+        mine_counts = by_study.get(study, {})
+        row = {"study": study, "trials": int(sum(mine_counts.values())),
+               **{str(s): int(mine_counts.get(s, 0)) for s in STATES}}
         mine = done[done["study"] == study]
         if mine.empty:
             row.update(best_objective=None, best_trial=None, best_step=None)

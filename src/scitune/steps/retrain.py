@@ -127,7 +127,11 @@ def run_plan(
 
 def retrain_variances(store: Store, experiment: str) -> dict[int, TrialVariance]:
     """Every retrained trial's variance in ``experiment``, keyed by the retrained trial's id."""
-    return trial_variances(store.trials(experiment), store.trials(experiment, kind=StudyKind.RETRAIN))
+    retrain = store.trials(experiment, kind=StudyKind.RETRAIN)
+    if retrain.empty:  # most experiments: no need to read every search trial
+        return {}
+    parents = retrain["parent_trial_id"].dropna().astype(int).unique().tolist()
+    return trial_variances(store.trials(experiment, ids=parents), retrain)
 
 
 def variance_of(store: Store, trial: TrialRef) -> TrialVariance:
