@@ -119,3 +119,21 @@ def print_fitted(
     text = [*textwrap.wrap(title or "", width), *fitted.lines, *(w for line in after for w in textwrap.wrap(line, width))]
     sys.stdout.write("\n".join(text) + "\n")
     sys.stdout.flush()
+
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float], width: int = 60) -> str:
+    """A curve as one line of block characters (at most ``width``, evenly sampled; NaN as a space)."""
+    series = [float(v) for v in values]
+    if len(series) > width:
+        series = [series[round(i * (len(series) - 1) / (width - 1))] for i in range(width)]
+    finite = [v for v in series if v == v and abs(v) != float("inf")]
+    if not finite:
+        return " " * len(series)
+    low, high = min(finite), max(finite)
+    span = (high - low) or 1.0
+    return "".join(
+        BARS[min(len(BARS) - 1, int((v - low) / span * len(BARS)))] if v in finite else " " for v in series
+    )

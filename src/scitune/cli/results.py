@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import pandas as pd
 import typer
 
 from scitune.analysis.summary import RERUN_COLUMNS
-from scitune.cli._app import Format, StoreOption, app, emit, out
-from scitune.cli._table import print_fitted
+from scitune.cli._app import Format, StoreOption, app, emit, fmt, out
+from scitune.cli._table import print_fitted, sparkline, terminal_width
 from scitune.states import STATES, UNUSABLE
 from scitune.steps import results
 from scitune.store import Store
@@ -115,3 +116,51 @@ def best(
     """Retrospective checkpoint selection: per study, the best trial, its best step and objective,
     and the checkpoint saved there."""
     emit(results.best_trials(Store(store), experiment), format, title=f"{experiment}: best trial of each study")
+
+
+@app.command()
+def show(
+    trial: Annotated[str, typer.Argument(
+        help="The trial: EXPERIMENT/STUDY/NUMBER (e.g. digits-width/width=64/3, as scitune trials lists it), "
+        "its id, EXPERIMENT/STUDY (that study's best) or EXPERIMENT (the best).", show_default=False)],
+    lines: Annotated[int, typer.Option("--lines", min=0, help="Last lines of each log file to show.")] = 10,
+    store: StoreOption = None,
+) -> None:
+    """Everything stored about one trial: its parameters, state and reason, the traceback of a crash,
+    the last lines its program printed, its checkpoints, its best step and its objective's curve."""
+    detail = results.trial_detail(Store(store), trial, log_lines=lines)
+    ref, width = detail.ref, terminal_width()
+    say = sys.stdout.write
+    say(f"{ref.label} (id {ref.id}): {ref.state}\n")
+    if detail.reason:
+        say(f"reason: {detail.reason}\n")
+    took = f", {detail.duration:.1f} s" if detail.duration is not None else ""
+    say(f"seed {ref.seed}, attempt(s) {detail.attempts}{took}" + (f", host {detail.host}" if detail.host else "") + "\n")
+    say("parameters:\n" + "".join(f"  {k} = {fmt(v)}\n" for k, v in ref.params.items()))
+    if ref.best_step is not None:
+        say(f"best {detail.metric} ({detail.mode}): {fmt(ref.best_value)} at step {ref.best_step} "
+            f"of {detail.max_train_steps}\n")
+    if len(detail.curve):
+        values = detail.curve["value"].tolist()
+        steps = detail.curve["step"].tolist()
+        say(f"curve of {detail.metric}, steps {steps[0]}..{steps[-1]} ({len(steps)} evaluations, "
+            f"{fmt(min(values))}..{fmt(max(values))}):\n  {sparkline(values, max(10, width - 4))}\n")
+        picks = {round(i * (len(steps) - 1) / 7) for i in range(8)} if len(steps) > 8 else set(range(len(steps)))
+        best = steps.index(ref.best_step) if ref.best_step in steps else None
+        say("".join(f"  step {steps[i]:>8}  {fmt(values[i])}{'  <- best' if i == best else ''}\n"
+                    for i in sorted(picks | ({best} if best is not None else set()))))
+    else:
+        say(f"curve: {detail.metric} was never reported\n")
+    if detail.last_values:
+        say("other metrics, last value: " + ", ".join(f"{k} {fmt(v)}" for k, v in detail.last_values.items()) + "\n")
+    if detail.checkpoints:
+        say("checkpoints:\n" + "".join(f"  step {s}: {p}{'' if ok else ' (file missing)'}\n"
+                                      for s, p, ok in detail.checkpoints))
+    else:
+        say("checkpoints: none kept\n")
+    if detail.directory:
+        say(f"folder: {detail.directory}\n")
+    for name, text in detail.logs.items():
+        say(f"{name}, last {len(text)} line(s):\n" + "".join(f"  {line}\n" for line in text))
+    if detail.traceback:
+        say("traceback:\n" + "".join(f"  {line}\n" for line in detail.traceback.rstrip().splitlines()))

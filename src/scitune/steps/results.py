@@ -4,7 +4,7 @@ with the checkpoint to use.
 Playbook ("Saving checkpoints and retrospectively selecting the best checkpoint"; "Setting up
 experiment tracking"): a trial's result is its best evaluation, read retrospectively, and each
 study's best trial is one command away. ``scitune status`` is :func:`status`, ``scitune trials`` is
-:func:`trial_rows`, ``scitune best`` is :func:`best_trials`. "Best" is
+:func:`trial_rows`, ``scitune best`` is :func:`best_trials`, ``scitune show`` is :func:`trial_detail`. "Best" is
 :func:`scitune.analysis.ranking.ranked`'s first, everywhere.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -20,6 +21,7 @@ from scitune.analysis.summary import best_per_study, study_summary, trial_table
 from scitune.errors import UsageError
 from scitune.states import STATES
 from scitune.analysis.variance import variance_table
+from scitune.steps.naming import TrialRef, resolve_side
 from scitune.steps.retrain import retrain_variances
 from scitune.store import ExperimentRecord, Store
 
@@ -99,3 +101,65 @@ def best_trials(store: Store, experiment: str) -> pd.DataFrame:
     mode = store.experiment(experiment).objective.mode
     trials = store.trials(experiment)
     return best_per_study(trials, store.checkpoints(trials["id"].tolist()), mode)
+
+
+LOG_FILES = ("stdout.log", "stderr.log")  # what a command-mode trial's program printed, in its folder
+
+
+@dataclass(frozen=True)
+class TrialDetail:
+    """Everything stored about one trial: how it ended and why, its traceback, its objective's
+    curve and best point, its other metrics' last values, its kept checkpoints (and whether each
+    file is still there), and the last lines its program printed."""
+
+    ref: TrialRef
+    metric: str
+    mode: str
+    reason: str | None
+    traceback: str | None
+    attempts: int
+    host: str | None
+    duration: float | None  # seconds
+    directory: str | None
+    max_train_steps: int
+    curve: pd.DataFrame  # step, value: the objective at each evaluation
+    last_values: dict[str, float]  # every other metric's value at its last step
+    checkpoints: list[tuple[int, str, bool]]  # step, path, the file exists
+    logs: dict[str, list[str]]  # file name -> its last lines
+
+
+def _tail(path: Path, lines: int) -> list[str]:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return []
+    return text.rstrip().splitlines()[-lines:]
+
+
+def trial_detail(store: Store, ref: str, log_lines: int = 10) -> TrialDetail:
+    """The trial ``ref`` names anywhere in the store (``EXPERIMENT/STUDY/NUMBER``, an id, or the
+    other spellings of :mod:`scitune.steps.naming`), with all that is stored about it."""
+    trial = resolve_side(store, ref)
+    record = store.experiment(trial.experiment)
+    trials = store.trials(trial.experiment)
+    row = trials[trials["id"] == trial.id].iloc[0]
+    points = store.metrics([trial.id])
+    objective = record.objective
+    mine = points[points["name"] == objective.metric].sort_values("step")
+    others = points[points["name"] != objective.metric].sort_values("step")
+    last = {str(name): float(group["value"].iloc[-1]) for name, group in others.groupby("name")}
+    kept = store.checkpoints([trial.id])
+    checkpoints = [(int(r.step), str(r.path), Path(r.path).is_file()) for r in kept.itertuples()]
+    directory = row["directory"] if isinstance(row["directory"], str) else None
+    logs = {name: _tail(Path(directory) / name, log_lines) for name in LOG_FILES} if directory else {}
+    started, finished = pd.to_numeric(row["started_at"]), pd.to_numeric(row["finished_at"])
+    return TrialDetail(
+        ref=trial, metric=objective.metric, mode=objective.mode,
+        reason=row["reason"] if isinstance(row["reason"], str) else None,
+        traceback=row["traceback"] if isinstance(row["traceback"], str) else None,
+        attempts=int(row["attempts"]), host=row["host"] if isinstance(row["host"], str) else None,
+        duration=float(finished - started) if pd.notna(started) and pd.notna(finished) else None,
+        directory=directory, max_train_steps=record.experiment.budget.max_train_steps,
+        curve=mine[["step", "value"]].reset_index(drop=True), last_values=last, checkpoints=checkpoints,
+        logs={name: lines for name, lines in logs.items() if lines},
+    )
