@@ -116,7 +116,8 @@ def print_fitted(
     if fitted.hidden:
         after.insert(0, f"(not shown to fit {width} columns: {', '.join(fitted.hidden)}; "
                      "--columns or --format csv show them)")
-    text = [*textwrap.wrap(title or "", width), *fitted.lines, *(w for line in after for w in textwrap.wrap(line, width))]
+    wrapped = [w for line in after for w in textwrap.wrap(line, width)]
+    text = [*textwrap.wrap(title or "", width), *fitted.lines, *wrapped]
     sys.stdout.write("\n".join(text) + "\n")
     sys.stdout.flush()
 

@@ -81,8 +81,9 @@ def trials(
     sort: Annotated[Optional[str], typer.Option(
         "--sort", help="Order by a column (-COLUMN: descending), or best: the ranking every command uses.",
         show_default=False)] = None,
-    top: Annotated[Optional[int], typer.Option("--top", min=1, metavar="N", show_default=False,
-                                               help="Only the first N rows: the N best unless --sort says otherwise.")] = None,
+    top: Annotated[Optional[int], typer.Option(
+        "--top", min=1, metavar="N", show_default=False,
+        help="Only the first N rows: the N best unless --sort says otherwise.")] = None,
     columns: Annotated[Optional[str], typer.Option(
         "--columns", help="Comma-separated columns to show, in order (names as in --format csv).",
         show_default=False)] = None,
@@ -135,7 +136,8 @@ def show(
     if detail.reason:
         say(f"reason: {detail.reason}\n")
     took = f", {detail.duration:.1f} s" if detail.duration is not None else ""
-    say(f"seed {ref.seed}, attempt(s) {detail.attempts}{took}" + (f", host {detail.host}" if detail.host else "") + "\n")
+    host = f", host {detail.host}" if detail.host else ""
+    say(f"seed {ref.seed}, attempt(s) {detail.attempts}{took}{host}\n")
     say("parameters:\n" + "".join(f"  {k} = {fmt(v)}\n" for k, v in ref.params.items()))
     if ref.best_step is not None:
         say(f"best {detail.metric} ({detail.mode}): {fmt(ref.best_value)} at step {ref.best_step} "

@@ -18,9 +18,9 @@ import pandas as pd
 
 from scitune.analysis.ranking import ranked
 from scitune.analysis.summary import best_per_study, study_summary, trial_table
+from scitune.analysis.variance import variance_table
 from scitune.errors import UsageError
 from scitune.states import STATES
-from scitune.analysis.variance import variance_table
 from scitune.steps.naming import TrialRef, resolve_side
 from scitune.steps.retrain import retrain_variances
 from scitune.store import ExperimentRecord, Store
