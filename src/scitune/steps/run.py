@@ -90,14 +90,24 @@ def load(
     return Loaded(experiment, config_text, path, program)
 
 
-def renamed(experiment: Experiment, config_text: str, name: str) -> tuple[Experiment, str]:
-    """``experiment`` under another ``name``, with its file's text saying so (its top-level
-    ``experiment:`` line rewritten, where it has one), for ``scitune run FILE --as NAME``."""
+def check_name(name: str, where: str = "--as") -> str:
+    """``name`` if it can name an experiment, else a :class:`UsageError` saying why."""
     if not re.match(NAME_PATTERN, name) or len(name) > 200:
-        raise UsageError(f"--as {name!r}: an experiment name is letters, digits and . _ - (at most 200), "
+        raise UsageError(f"{where} {name!r}: an experiment name is letters, digits and . _ - (at most 200), "
                          "starting with a letter or digit")
-    text = re.sub(r"(?m)^experiment:[^\n#]*", lambda _: f"experiment: {name}", config_text, count=1)
-    return Experiment.model_validate({**experiment.canonical(), "experiment": name}), text
+    return name
+
+
+def rename_text(config_text: str, name: str) -> str:
+    """An experiment file's text with its top-level ``experiment:`` line naming ``name``."""
+    return re.sub(r"(?m)^experiment:[^\n#]*", lambda _: f"experiment: {name}", config_text, count=1)
+
+
+def renamed(experiment: Experiment, config_text: str, name: str) -> tuple[Experiment, str]:
+    """``experiment`` under another ``name``, with its file's text saying so, for
+    ``scitune run FILE --as NAME``."""
+    check_name(name)
+    return Experiment.model_validate({**experiment.canonical(), "experiment": name}), rename_text(config_text, name)
 
 
 def plan_run(store: Store, loaded: Loaded, *, command: str | None = None) -> RunPlan:
