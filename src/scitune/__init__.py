@@ -31,6 +31,10 @@ _EXPORTS = {
     "status": "scitune.steps.results",  # status
     "trial_rows": "scitune.steps.results",  # trials
     "best_trials": "scitune.steps.results",  # best
+    "trial_detail": "scitune.steps.results",  # show
+    "delete_experiment": "scitune.steps.manage",  # delete
+    "deletion_plan": "scitune.steps.manage",
+    "rename_experiment": "scitune.steps.manage",  # rename
     "write_report": "scitune.steps.report",  # report
     "findings": "scitune.steps.report",
     "retrain": "scitune.steps.retrain",  # retrain

@@ -93,6 +93,13 @@ class Interrupted(BaseException):
     so that ``except Exception`` in user code does not swallow it."""
 
 
+class TrialsFailing(ScituneError):
+    """A run stopped early because its first trials all failed (or every trial failed): the
+    training code is broken, and the rest of the budget would fail the same way. Exit code 1."""
+
+    exit_code = 1
+
+
 class RunStopped(ScituneError):
     """A run was stopped (Ctrl-C, SIGTERM) before its trials finished; they are marked interrupted
     and the same command resumes them. Exit code 130, as for a shell job stopped by Ctrl-C."""

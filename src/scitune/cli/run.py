@@ -10,6 +10,7 @@ import typer
 
 from scitune.cli._app import StoreOption, TrainingDisplay, app, err, invocation, out
 from scitune.cli.results import print_status
+from scitune.errors import TrialsFailing
 from scitune.steps.run import RunPlan, run_experiment
 from scitune.store import Store, display_url
 
@@ -36,10 +37,22 @@ def run(
         typer.Option("--address", show_default=False,
                      help="Ray cluster to join (e.g. 127.0.0.1:6379 or auto); default: start a local one."),
     ] = None,
+    fail_fast: Annotated[
+        Optional[int],
+        typer.Option("--fail-fast", min=0, show_default=False, metavar="N",
+                     help="Stop when the run's first N trials all failed (default: budget.fail_fast, else 3; "
+                     "0: never stop early)."),
+    ] = None,
+    new_name: Annotated[
+        Optional[str],
+        typer.Option("--as", show_default=False, metavar="NAME",
+                     help="Run the file as a new experiment called NAME, keeping the stored one of the file's name."),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Run every study of an experiment, or resume it: finished trials stay, interrupted and pending
-    ones run. Several runners on one experiment and store share the work."""
+    ones run. Several runners on one experiment and store share the work. A run whose first trials
+    all fail stops early and says why (exit 1); so does one whose trials all failed."""
     with TrainingDisplay() as display:
 
         def on_plan(plan: RunPlan) -> None:
@@ -50,11 +63,21 @@ def run(
                       f"{how}, store {display_url(store)}{resume}", highlight=False)
 
         summary = run_experiment(file, store, command=invocation(), executor=executor.value, workers=workers,
-                                 address=address, on_plan=on_plan, on_progress=display.on_progress)
+                                 address=address, on_plan=on_plan, on_progress=display.on_progress,
+                                 fail_fast=fail_fast, name=new_name)
     print_status(Store(store), summary.experiment)
     if summary.interrupted:
         err.print(f"stopped: {summary.states['interrupted']} trial(s) marked interrupted; run the same command again to resume")
         raise typer.Exit(130)
-    bad = summary.states["failed"]
+    name, bad = summary.experiment, summary.states["failed"]
+    if summary.failing is not None:
+        raise TrialsFailing(f"{name}: stopped early, {summary.failing.cause}", hint=summary.failing.hint)
+    if bad and not summary.states["completed"]:
+        raise TrialsFailing(f"{name}: every finished trial failed ({bad})",
+                            hint=f"see why with: scitune trials {name} --state failed")
     if bad:
-        err.print(f"{bad} trial(s) failed; see their reasons with: scitune trials {summary.experiment}")
+        err.print(f"{bad} trial(s) failed; see their reasons with: scitune trials {name} --state failed")
+    if summary.states["completed"]:
+        out.print("next, try:", highlight=False)
+        for line in (f"scitune status {name}", f"scitune report {name}", f"scitune best {name}"):
+            out.print(f"  {line}", highlight=False)

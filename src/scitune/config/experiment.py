@@ -65,6 +65,8 @@ class Budget(_Strict):
     max_train_steps: int = Field(ge=1)
     eval_every: int = Field(ge=1)
     trial_timeout: float | None = Field(default=None, gt=0)  # seconds; command-mode trials
+    # Stop a run whose first this-many trials all failed (None: analysis.failures.FAIL_FAST_DEFAULT; 0: never).
+    fail_fast: int | None = Field(default=None, ge=0)
 
 
 class Checkpoints(_Strict):

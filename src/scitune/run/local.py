@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import pandas as pd
+
+from scitune.analysis.failures import FAIL_FAST_DEFAULT, FailFast, fail_fast
 from scitune.config import Experiment
 from scitune.errors import Interrupted
 from scitune.run.program import Program, TrainFn, as_program
 from scitune.run.worker import HOST, Proposer, raise_interrupted, worker_main
-from scitune.states import CLAIMABLE, TrialState
+from scitune.states import CLAIMABLE, FINISHED, StudyKind, TrialState
 from scitune.store import Store
 
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -79,6 +82,7 @@ class RunSummary:
     elapsed: float
     interrupted: bool = False
     crashed_workers: list[str] = field(default_factory=list)
+    failing: FailFast | None = None  # the run stopped early: its first trials all failed (why, and a hint)
 
 
 def _exit_description(code: int) -> str:
@@ -88,6 +92,42 @@ def _exit_description(code: int) -> str:
         except ValueError:
             return f"killed by signal {-code}"
     return f"exit code {code}"
+
+
+def fail_fast_limit(experiment: Experiment) -> int:
+    """How many first trials must all fail before a run stops: ``budget.fail_fast`` (0: never),
+    else :data:`~scitune.analysis.failures.FAIL_FAST_DEFAULT`."""
+    limit = experiment.budget.fail_fast
+    return FAIL_FAST_DEFAULT if limit is None else int(limit)
+
+
+@dataclass
+class FailFastWatch:
+    """The fail-fast rule (:func:`scitune.analysis.failures.fail_fast`) over the trials a run
+    finished since ``since`` (a wall-clock time). Each worker asks after a failed trial, before it
+    claims the next, and the runner while it polls; once the run's first ``limit`` trials are known
+    the answer is kept, so the store is read only while the rule can still fire."""
+
+    experiment: Experiment
+    limit: int
+    since: float
+    study_ids: list[int] | None = None
+    settled: bool = False
+    verdict: FailFast | None = None
+
+    def check(self, store: Store) -> FailFast | None:
+        if self.settled or not self.limit:
+            return self.verdict
+        kind = None if self.study_ids is not None else StudyKind.SEARCH
+        trials = store.trials(self.experiment.name, kind=kind)
+        if self.study_ids is not None:
+            trials = trials[trials["study_id"].isin(self.study_ids)]
+        finished_at = pd.to_numeric(trials["finished_at"], errors="coerce")
+        mine = trials[trials["state"].isin(FINISHED) & (finished_at >= self.since)]
+        if len(mine) >= self.limit:
+            self.settled = True
+            self.verdict = fail_fast(mine, self.experiment.objective.metric, self.limit, experiment=self.experiment.name)
+        return self.verdict
 
 
 class RunnerBase:
@@ -104,10 +144,12 @@ class RunnerBase:
             self.on_progress(progress)
         return progress
 
-    def _summary(self, experiment_id: int, start: float, interrupted: bool, lost: list[str]) -> RunSummary:
+    def _summary(self, experiment_id: int, start: float, interrupted: bool, lost: list[str],
+                 failing: FailFast | None = None) -> RunSummary:
         progress = self._progress(experiment_id)
         return RunSummary(
-            self.experiment.name, progress["states"], progress["best"], time.monotonic() - start, interrupted, lost
+            self.experiment.name, progress["states"], progress["best"], time.monotonic() - start, interrupted, lost,
+            failing,
         )
 
 
@@ -128,6 +170,7 @@ class LocalRunner(RunnerBase):
         study_ids: list[int] | None = None,
         artifacts: Path | None = None,
         proposer: Proposer | None = None,
+        fail_fast: int | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -142,11 +185,16 @@ class LocalRunner(RunnerBase):
         self.workers, self.on_progress = workers, on_progress
         self.poll_seconds, self.heartbeat_seconds, self.stale_after = poll_seconds, heartbeat_seconds, stale_after
         self.study_ids = study_ids  # None: every study of the experiment
+        # Stop once this many first trials all failed: the argument, else the file's budget.fail_fast.
+        self.fail_fast = fail_fast if fail_fast is not None else fail_fast_limit(experiment)
         # host:token:runner-pid: — each worker appends its own pid.
         self.owner_prefix = f"{HOST}:{uuid.uuid4().hex[:12]}:{os.getpid()}:"
 
     def run(self, experiment_id: int) -> RunSummary:
         start = time.monotonic()
+        watch = FailFastWatch(self.experiment, self.fail_fast, time.time(), self.study_ids)
+        failing: FailFast | None = None
+        failed_seen = -1
         self.store.reap_lost(experiment_id, lost_owner_check(self.stale_after))
         ctx = multiprocessing.get_context("fork")
         stop = ctx.Event()
@@ -163,7 +211,7 @@ class LocalRunner(RunnerBase):
             proc = ctx.Process(
                 target=worker_main,
                 args=(self.store.url, experiment_id, self.experiment, self.program, self.owner_prefix, stop,
-                      self.study_ids, self.artifacts, self.proposer),
+                      self.study_ids, self.artifacts, self.proposer, watch),
                 daemon=False,
             )
             proc.start()
@@ -184,6 +232,12 @@ class LocalRunner(RunnerBase):
                         lost = self.store.release(f"{self.owner_prefix}{proc.pid}", TrialState.FAILED, why)
                         crashed.append(why)
                         progress = self._progress(experiment_id) if lost else progress
+                failed = progress["states"][TrialState.FAILED]
+                if failed >= self.fail_fast and failed != failed_seen:  # only then can the rule fire
+                    failed_seen, failing = failed, watch.check(self.store)
+                if failing is not None:
+                    self._stop_workers(stop, "the runner stopped early: its first trials all failed")
+                    break
                 claimable = sum(progress["states"][s] for s in CLAIMABLE)
                 if self.proposer is not None:  # trials still to be proposed are work left too
                     claimable += self.proposer.remaining(self.store, experiment_id)
@@ -196,23 +250,27 @@ class LocalRunner(RunnerBase):
                     break
         except (KeyboardInterrupt, Interrupted):
             interrupted = True
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            stop.set()
-            # active_children() also covers a worker forked just as the interrupt arrived.
-            children = multiprocessing.active_children()
-            for proc in children:
-                if proc.is_alive():
-                    os.kill(proc.pid, signal.SIGTERM)
-            for proc in children:
-                proc.join(timeout=30)
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join()
-            # Whatever a worker could not record itself (it died, or was stopped mid-claim).
-            self.store.release(self.owner_prefix, TrialState.INTERRUPTED, "the runner was stopped")
+            self._stop_workers(stop, "the runner was stopped")
         finally:
             signal.signal(signal.SIGTERM, previous_term)
             signal.signal(signal.SIGINT, previous_int)
-        return self._summary(experiment_id, start, interrupted, crashed)
+        return self._summary(experiment_id, start, interrupted, crashed, failing)
+
+    def _stop_workers(self, stop: Any, reason: str) -> None:
+        """Stop every worker; the trials they held are marked interrupted (they run again later)."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop.set()
+        # active_children() also covers a worker forked just as the interrupt arrived.
+        children = multiprocessing.active_children()
+        for proc in children:
+            if proc.is_alive():
+                os.kill(proc.pid, signal.SIGTERM)
+        for proc in children:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        # Whatever a worker could not record itself (it died, or was stopped mid-claim).
+        self.store.release(self.owner_prefix, TrialState.INTERRUPTED, reason)
 

@@ -29,7 +29,9 @@ def prepare(
         warm = check_bayesian(store, experiment)  # before anything is written
     experiment_id = store.ensure_experiment(
         experiment.name, experiment.goal, experiment.canonical(), config_text, config_path, command,
-        growable=("budget.trials_per_study", "test"),  # test: the final test-set check, no trial depends on it
+        # test: the final test-set check, and report: the findings' thresholds; no trial depends on
+        # either (the stored definition takes the new values). fail_fast: when a run stops, not what it trains.
+        growable=("budget.trials_per_study", "budget.fail_fast", "test", "report"),
     )
     if bayesian:
         prepare_studies(store, experiment_id, experiment, warm)

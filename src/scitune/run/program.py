@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from pathlib import Path
 from typing import Any, Callable, Union
 
+from scitune.analysis.failures import never_reported_reason
 from scitune.config import Experiment
-from scitune.errors import ConfigError
+from scitune.errors import ConfigError, TrialFailed
 from scitune.run.command import CommandProgram
 from scitune.run.trial import Trial
 
@@ -51,7 +53,24 @@ def load_train(ref: str, base_dir: Path | None = None, source: str = "<experimen
         raise ConfigError(f"{source}: train: module '{module_name}' has no function '{func_name}'")
     if not callable(func):
         raise ConfigError(f"{source}: train: '{ref}' is not callable")
+    check_signature(func, f"{source}: train: '{ref}'")
     return func
+
+
+def check_signature(func: Callable[..., Any], where: str) -> None:
+    """Refuse a training function that cannot be called as ``train(hparams, trial)`` (the
+    Optuna-style ``train(hparams)``), before any trial is spent on it."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # a builtin or an odd callable: let the call itself tell
+        return
+    try:
+        signature.bind({}, None)
+    except TypeError:
+        raise ConfigError(
+            f"{where} takes {signature}, but scitune calls train(hparams, trial)",
+            hint="add the trial argument and report metrics through it: trial.report(step, val_loss=...)",
+        ) from None
 
 
 class PythonProgram:
@@ -61,7 +80,10 @@ class PythonProgram:
         self.train = train
 
     def __call__(self, trial: "Trial") -> None:
-        self.train(dict(trial.params), trial)
+        returned = self.train(dict(trial.params), trial)
+        if trial.best is None and not trial.infeasible_reason:
+            # Said here, where what train returned is known (the Optuna habit: return the loss).
+            raise TrialFailed(never_reported_reason(trial.objective.metric, trial.reported, returned))
 
 
 Program = Union[PythonProgram, CommandProgram]

@@ -60,6 +60,7 @@ class Trial:
         self._files = files
         self.notes: list[str] = []  # things worth telling the user that did not stop the trial
         self.infeasible_reason: str | None = None
+        self.reported: set[str] = set()  # every metric name reported: says what a missing objective was called
         self._flush = flush
         self._flush_points = flush_points
         self._flush_seconds = flush_seconds
@@ -93,6 +94,7 @@ class Trial:
             name, raw = next((n, r) for n, r in metrics.items() if not _is_number(r))
             raise TypeError(f"metric '{name}' must be a number, got {raw!r}") from None
         self._buffer += [(step, name, value) for name, value in values.items()]
+        self.reported.update(values)
 
         bad = []
         if not all(map(math.isfinite, values.values())):  # the common case skips the scan

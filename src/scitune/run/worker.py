@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Protocol
 
+from scitune.analysis.failures import never_reported_reason
 from scitune.analysis.ranking import best_point
 from scitune.config import Experiment
 from scitune.errors import Interrupted, TrialFailed, TrialInfeasible
@@ -32,6 +33,12 @@ class Proposer(Protocol):
     def propose(self, store: Store, experiment_id: int, owner: str, host: str) -> ClaimedTrial | None: ...
 
     def remaining(self, store: Store, experiment_id: int) -> int: ...
+
+
+class FailWatch(Protocol):
+    """Says whether the run's first trials all failed (scitune.run.local.FailFastWatch)."""
+
+    def check(self, store: Store) -> Any: ...
 
 
 def raise_interrupted(signum: int, _frame: Any) -> None:
@@ -126,7 +133,7 @@ def run_trial(
             state, reason = TrialState.INFEASIBLE, trial.infeasible_reason
         elif trial.best is None:
             state = TrialState.FAILED
-            reason = f"the objective '{experiment.objective.metric}' was never reported"
+            reason = never_reported_reason(experiment.objective.metric, trial.reported)
     if trial.notes:
         noted = "; ".join(trial.notes[:3]) + (f"; and {len(trial.notes) - 3} more" if len(trial.notes) > 3 else "")
         reason = f"{reason}; {noted}" if reason else noted
@@ -156,9 +163,11 @@ def worker_main(
     study_ids: list[int] | None,
     root: Path,
     proposer: Proposer | None = None,
+    watch: FailWatch | None = None,
 ) -> None:
     """Entry point of a worker process (forked by the local runner). With a ``proposer``, a worker
-    that finds no trial to claim asks it for a new one before it stops."""
+    that finds no trial to claim asks it for a new one before it stops. With a ``watch``, a worker
+    whose trial failed stops when the run's first trials all failed (fail fast)."""
     signal.signal(signal.SIGTERM, raise_interrupted)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     runner_pid = int(owner_prefix.rstrip(":").rsplit(":", 1)[1])
@@ -174,7 +183,9 @@ def worker_main(
                 claimed = proposer.propose(store, experiment_id, owner, HOST)
             if claimed is None:
                 break
-            run_trial(store, experiment, program, claimed, owner, root)
+            state = run_trial(store, experiment, program, claimed, owner, root)
+            if state == TrialState.FAILED and watch is not None and watch.check(store) is not None:
+                break
     except (KeyboardInterrupt, Interrupted):
         pass  # the trial is recorded as interrupted; the runner reports the stop
     finally:

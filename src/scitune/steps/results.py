@@ -4,18 +4,24 @@ with the checkpoint to use.
 Playbook ("Saving checkpoints and retrospectively selecting the best checkpoint"; "Setting up
 experiment tracking"): a trial's result is its best evaluation, read retrospectively, and each
 study's best trial is one command away. ``scitune status`` is :func:`status`, ``scitune trials`` is
-:func:`trial_rows`, ``scitune best`` is :func:`best_trials`. "Best" is
+:func:`trial_rows`, ``scitune best`` is :func:`best_trials`, ``scitune show`` is :func:`trial_detail`. "Best" is
 :func:`scitune.analysis.ranking.ranked`'s first, everywhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
+from scitune.analysis.ranking import ranked
 from scitune.analysis.summary import best_per_study, study_summary, trial_table
 from scitune.analysis.variance import variance_table
+from scitune.errors import UsageError
+from scitune.states import STATES
+from scitune.steps.naming import TrialRef, resolve_side
 from scitune.steps.retrain import retrain_variances
 from scitune.store import ExperimentRecord, Store
 
@@ -43,10 +49,52 @@ def status(store: Store, experiment: str | None = None) -> list[Status]:
     return out
 
 
-def trial_rows(store: Store, experiment: str, study: str | None = None) -> pd.DataFrame:
+def trial_rows(
+    store: Store,
+    experiment: str,
+    study: str | None = None,
+    *,
+    states: Sequence[str] | None = None,
+    sort: str | None = None,
+    top: int | None = None,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """One row per search trial (``study``'s only, when given): study, trial, state, reason, every
-    hyperparameter, best objective and step, duration, id, and a retrained trial's reruns."""
-    return trial_table(store.trials(experiment, study), retrain_variances(store, experiment))
+    hyperparameter, best objective and step, duration, id, and a retrained trial's reruns.
+
+    ``states`` keeps the trials in those states (e.g. ``["failed"]``, with their reasons);
+    ``sort`` orders rows by a column, ascending (``-COLUMN``: descending; empty cells last), or
+    ``best`` for the ranking every command uses (:func:`scitune.analysis.ranking.ranked`; trials
+    without a usable objective after); ``top`` keeps the first ``top`` rows (the best, unless
+    ``sort`` says otherwise); ``columns`` keeps those columns, in that order."""
+    frame = store.trials(experiment, study)
+    if states:
+        unknown = [s for s in states if s not in STATES]
+        if unknown:
+            raise UsageError(f"--state {unknown[0]!r} is not a trial state", hint=f"states: {', '.join(STATES)}")
+        frame = frame[frame["state"].isin(list(states))]
+    table = trial_table(frame, retrain_variances(store, experiment))
+    if top is not None and top < 1:
+        raise UsageError(f"--top must be at least 1, got {top}")
+    sort = sort or ("best" if top is not None else None)
+    if sort == "best":
+        order = ranked(frame, store.experiment(experiment).objective.mode)["id"].tolist()
+        rank = {trial_id: i for i, trial_id in enumerate(order)}
+        key = table["id"].map(lambda i: rank.get(i, len(rank)))
+        table = table.iloc[key.argsort(kind="stable")]
+    elif sort:
+        name = sort.lstrip("-")
+        if name not in table.columns:
+            raise UsageError(f"--sort {sort!r}: no such column", hint=f"columns: best, {', '.join(table.columns)}")
+        table = table.sort_values(name, ascending=not sort.startswith("-"), kind="stable", na_position="last")
+    if top is not None:
+        table = table.head(top)
+    if columns:
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise UsageError(f"--columns: no column {missing[0]!r}", hint=f"columns: {', '.join(table.columns)}")
+        table = table[list(columns)]
+    return table.reset_index(drop=True)
 
 
 def best_trials(store: Store, experiment: str) -> pd.DataFrame:
@@ -55,3 +103,65 @@ def best_trials(store: Store, experiment: str) -> pd.DataFrame:
     mode = store.experiment(experiment).objective.mode
     trials = store.trials(experiment)
     return best_per_study(trials, store.checkpoints(trials["id"].tolist()), mode)
+
+
+LOG_FILES = ("stdout.log", "stderr.log")  # what a command-mode trial's program printed, in its folder
+
+
+@dataclass(frozen=True)
+class TrialDetail:
+    """Everything stored about one trial: how it ended and why, its traceback, its objective's
+    curve and best point, its other metrics' last values, its kept checkpoints (and whether each
+    file is still there), and the last lines its program printed."""
+
+    ref: TrialRef
+    metric: str
+    mode: str
+    reason: str | None
+    traceback: str | None
+    attempts: int
+    host: str | None
+    duration: float | None  # seconds
+    directory: str | None
+    max_train_steps: int
+    curve: pd.DataFrame  # step, value: the objective at each evaluation
+    last_values: dict[str, float]  # every other metric's value at its last step
+    checkpoints: list[tuple[int, str, bool]]  # step, path, the file exists
+    logs: dict[str, list[str]]  # file name -> its last lines
+
+
+def _tail(path: Path, lines: int) -> list[str]:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return []
+    return text.rstrip().splitlines()[-lines:]
+
+
+def trial_detail(store: Store, ref: str, log_lines: int = 10) -> TrialDetail:
+    """The trial ``ref`` names anywhere in the store (``EXPERIMENT/STUDY/NUMBER``, an id, or the
+    other spellings of :mod:`scitune.steps.naming`), with all that is stored about it."""
+    trial = resolve_side(store, ref)
+    record = store.experiment(trial.experiment)
+    trials = store.trials(trial.experiment)
+    row = trials[trials["id"] == trial.id].iloc[0]
+    points = store.metrics([trial.id])
+    objective = record.objective
+    mine = points[points["name"] == objective.metric].sort_values("step")
+    others = points[points["name"] != objective.metric].sort_values("step")
+    last = {str(name): float(group["value"].iloc[-1]) for name, group in others.groupby("name")}
+    kept = store.checkpoints([trial.id])
+    checkpoints = [(int(r.step), str(r.path), Path(r.path).is_file()) for r in kept.itertuples()]
+    directory = row["directory"] if isinstance(row["directory"], str) else None
+    logs = {name: _tail(Path(directory) / name, log_lines) for name in LOG_FILES} if directory else {}
+    started, finished = pd.to_numeric(row["started_at"]), pd.to_numeric(row["finished_at"])
+    return TrialDetail(
+        ref=trial, metric=objective.metric, mode=objective.mode,
+        reason=row["reason"] if isinstance(row["reason"], str) else None,
+        traceback=row["traceback"] if isinstance(row["traceback"], str) else None,
+        attempts=int(row["attempts"]), host=row["host"] if isinstance(row["host"], str) else None,
+        duration=float(finished - started) if pd.notna(started) and pd.notna(finished) else None,
+        directory=directory, max_train_steps=record.experiment.budget.max_train_steps,
+        curve=mine[["step", "value"]].reset_index(drop=True), last_values=last, checkpoints=checkpoints,
+        logs={name: lines for name, lines in logs.items() if lines},
+    )

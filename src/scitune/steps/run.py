@@ -15,6 +15,7 @@ The protocol tools run the experiment files they derive the same way (:func:`run
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +24,8 @@ from typing import Literal
 import pandas as pd
 
 from scitune.config import Experiment, load_experiment, parse_experiment
-from scitune.errors import RunStopped, UsageError
+from scitune.config.experiment import NAME_PATTERN
+from scitune.errors import RunStopped, TrialsFailing, UsageError
 from scitune.run.local import LocalRunner, ProgressFn, RunSummary
 from scitune.run.planning import prepare
 from scitune.run.program import Program, TrainFn, as_program, load_program
@@ -69,19 +71,43 @@ def load(
     config_text: str | None = None,
     config_path: str | Path | None = None,
     train: TrainFn | Program | None = None,
+    name: str | None = None,
 ) -> Loaded:
     """Read ``experiment`` (an :class:`Experiment` with its file's ``config_text``, or the path of
-    an experiment file) and import its training code (``train`` overrides it). Every mistake in
-    either is raised here, before any store is opened."""
+    an experiment file) and import its training code (``train`` overrides it). ``name`` runs it as
+    a new experiment of that name (the file's own experiment, if stored, is kept). Every mistake in
+    any of these is raised here, before any store is opened."""
     if isinstance(experiment, (str, Path)):
         config_path = Path(experiment)
         experiment, config_text = load_experiment(config_path)
     if config_text is None:
         raise UsageError("run an Experiment object with config_text= (the file's text), or give the file's path")
+    if name is not None:
+        experiment, config_text = renamed(experiment, config_text, name)
     path = Path(config_path) if config_path else None
     program = as_program(train) if train is not None else load_program(
         experiment, path.parent if path else None, str(path or "<experiment>"))
     return Loaded(experiment, config_text, path, program)
+
+
+def check_name(name: str, where: str = "--as") -> str:
+    """``name`` if it can name an experiment, else a :class:`UsageError` saying why."""
+    if not re.match(NAME_PATTERN, name) or len(name) > 200:
+        raise UsageError(f"{where} {name!r}: an experiment name is letters, digits and . _ - (at most 200), "
+                         "starting with a letter or digit")
+    return name
+
+
+def rename_text(config_text: str, name: str) -> str:
+    """An experiment file's text with its top-level ``experiment:`` line naming ``name``."""
+    return re.sub(r"(?m)^experiment:[^\n#]*", lambda _: f"experiment: {name}", config_text, count=1)
+
+
+def renamed(experiment: Experiment, config_text: str, name: str) -> tuple[Experiment, str]:
+    """``experiment`` under another ``name``, with its file's text saying so, for
+    ``scitune run FILE --as NAME``."""
+    check_name(name)
+    return Experiment.model_validate({**experiment.canonical(), "experiment": name}), rename_text(config_text, name)
 
 
 def plan_run(store: Store, loaded: Loaded, *, command: str | None = None) -> RunPlan:
@@ -89,10 +115,16 @@ def plan_run(store: Store, loaded: Loaded, *, command: str | None = None) -> Run
     experiment = loaded.experiment
     stored_path = str(loaded.config_path.resolve()) if loaded.config_path else None
     experiment_id = prepare(store, experiment, loaded.config_text, stored_path, command)
-    total = experiment.budget.trials_per_study * len(experiment.studies())
+    planned = experiment.budget.trials_per_study * len(experiment.studies())
     states = store.progress(experiment_id, experiment.objective.mode)["states"]
+    finished = sum(states[s] for s in FINISHED)
+    notes: tuple[str, ...] = ()
+    stored = sum(states.values())
+    if stored > planned:  # trials_per_study was lowered: finished trials beyond it stay, and count
+        notes = ((f"trials_per_study is {experiment.budget.trials_per_study}, but the store already holds {stored} "
+                  f"trials of this experiment ({finished} finished); they are kept"),)
     base = loaded.config_path.parent if loaded.config_path else None
-    return RunPlan(experiment, experiment_id, loaded.program, base, total, sum(states[s] for s in FINISHED))
+    return RunPlan(experiment, experiment_id, loaded.program, base, max(planned, stored), finished, notes)
 
 
 def execute(
@@ -103,23 +135,30 @@ def execute(
     workers: int | None = None,
     address: str | None = None,
     on_progress: ProgressFn | None = None,
+    fail_fast: int | None = None,
 ) -> RunSummary:
     """Run the planned experiment's unfinished trials: ``workers`` local processes (default 1), or
     Ray tasks (``workers`` caps how many at once; default the cluster's CPUs / ``resources.cpus``)
-    on the cluster at ``address`` (default: start a local one)."""
+    on the cluster at ``address`` (default: start a local one).
+
+    Locally, the run stops early when its first ``fail_fast`` trials all failed (default: the
+    file's ``budget.fail_fast``, else 3; 0 never stops): the summary's ``failing`` says why."""
     if executor not in EXECUTORS:
         raise UsageError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
     if address is not None and executor != "ray":
         raise UsageError("--address is for --executor ray", hint="add --executor ray, or drop --address")
     if workers is not None and workers < 1:
         raise UsageError(f"workers must be at least 1, got {workers}")
+    if fail_fast is not None and fail_fast < 0:
+        raise UsageError(f"fail_fast must be 0 (never stop early) or more, got {fail_fast}")
     if executor == "ray":
         from scitune.run.ray_executor import RayRunner  # Ray: only when asked for
 
         runner = RayRunner(store, plan.experiment, address=address, base_dir=plan.base_dir, max_concurrency=workers,
                            on_progress=on_progress)
         return runner.run(plan.experiment_id)
-    local = LocalRunner(store, plan.experiment, plan.program, workers=workers or 1, on_progress=on_progress)
+    local = LocalRunner(store, plan.experiment, plan.program, workers=workers or 1, on_progress=on_progress,
+                        fail_fast=fail_fast)
     return local.run(plan.experiment_id)
 
 
@@ -136,19 +175,23 @@ def run_experiment(
     on_progress: ProgressFn | None = None,
     on_plan: PlanFn | None = None,
     train: TrainFn | Program | None = None,
+    fail_fast: int | None = None,
+    name: str | None = None,
 ) -> RunSummary:
     """Run (or resume) every study of ``experiment``: ``scitune run FILE`` as one call.
 
     ``experiment`` is the path of an experiment file, or an :class:`Experiment` with the file's
     ``config_text``; ``store`` a :class:`Store` or its URL (default ``./scitune.db``). See
-    :func:`execute` for ``executor``, ``workers`` and ``address``; ``on_plan`` sees the plan before
-    any trial trains, ``on_progress`` the trials by state while they do."""
-    loaded = load(experiment, config_text=config_text, config_path=config_path, train=train)
+    :func:`execute` for ``executor``, ``workers``, ``address`` and ``fail_fast``; ``on_plan`` sees
+    the plan before any trial trains, ``on_progress`` the trials by state while they do. ``name``
+    runs the file as a new experiment of that name (``scitune run FILE --as NAME``)."""
+    loaded = load(experiment, config_text=config_text, config_path=config_path, train=train, name=name)
     db = store if isinstance(store, Store) else Store(store)
     plan = plan_run(db, loaded, command=command)
     if on_plan is not None:
         on_plan(plan)
-    return execute(db, plan, executor=executor, workers=workers, address=address, on_progress=on_progress)
+    return execute(db, plan, executor=executor, workers=workers, address=address, on_progress=on_progress,
+                   fail_fast=fail_fast)
 
 
 def plan_text(
@@ -193,6 +236,8 @@ def run_text(
     if summary.interrupted:
         raise RunStopped(f"{plan.experiment.name}: stopped; {summary.states['interrupted']} trial(s) marked interrupted",
                          hint="run the same command again to resume")
+    if summary.failing is not None:  # a protocol step reads no sweep of broken trials either
+        raise TrialsFailing(f"{plan.experiment.name}: stopped early: {summary.failing.cause}", hint=summary.failing.hint)
     return plan.experiment, summary
 
 

@@ -242,7 +242,8 @@ class StoreReads:
 
     def _trials_query(self, experiment_id: int, kind: KindFilter) -> Any:
         query = (
-            select(studies.c.name.label("study"), trials.c.number.label("trial"), trials.c.id, trials.c.state,
+            select(studies.c.name.label("study"), trials.c.number.label("trial"), trials.c.id, trials.c.study_id,
+                   trials.c.state,
                    trials.c.reason, trials.c.params, trials.c.seed, trials.c.best_step, trials.c.best_value,
                    trials.c.started_at, trials.c.finished_at, trials.c.host, trials.c.attempts, trials.c.traceback,
                    trials.c.directory,

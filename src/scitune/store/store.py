@@ -415,6 +415,45 @@ class Store(StoreReads):
                 )
         return len(lost)
 
+    # -- managing experiments ------------------------------------------------------------------
+
+    @retrying
+    def delete_experiment(self, name: str) -> list[str]:
+        """Delete an experiment and everything recorded of it (studies, trials, metric points,
+        checkpoint rows, launches, notes, test results) in one transaction. Returns the paths its
+        trials' folders and checkpoints had, for the caller to remove (the store holds no files)."""
+        record = self.experiment(name)
+        with self._write() as conn:
+            study_ids = select(studies.c.id).where(studies.c.experiment_id == record.id)
+            trial_ids = select(trials.c.id).where(trials.c.study_id.in_(study_ids))
+            paths = [r[0] for r in conn.execute(select(trials.c.directory).where(
+                trials.c.id.in_(trial_ids), trials.c.directory.is_not(None))).all()]
+            paths += [r[0] for r in conn.execute(select(checkpoints.c.path).where(checkpoints.c.trial_id.in_(trial_ids)))]
+            conn.execute(delete(metrics).where(metrics.c.trial_id.in_(trial_ids)))
+            conn.execute(delete(checkpoints).where(checkpoints.c.trial_id.in_(trial_ids)))
+            conn.execute(delete(test_results).where(test_results.c.trial_id.in_(trial_ids)))
+            conn.execute(delete(launches).where((launches.c.experiment_id == record.id) | launches.c.trial_id.in_(trial_ids)))
+            conn.execute(delete(notes).where(notes.c.experiment_id == record.id))
+            conn.execute(delete(trials).where(trials.c.study_id.in_(study_ids)))
+            conn.execute(delete(studies).where(studies.c.experiment_id == record.id))
+            conn.execute(delete(experiments).where(experiments.c.id == record.id))
+        self.settle()
+        return paths
+
+    @retrying
+    def rename_experiment(self, old: str, new: str, config_text: str) -> None:
+        """Give experiment ``old`` the name ``new`` (its definition says so too; ``config_text`` is
+        its file's text with the new name). Refused when ``new`` is taken."""
+        record = self.experiment(old)
+        with self._write() as conn:
+            if conn.execute(select(experiments.c.id).where(experiments.c.name == new)).first() is not None:
+                raise StoreError(f"an experiment named '{new}' is already in {self.safe_url}",
+                                 hint=f"delete it first (scitune delete {new}) or choose another name")
+            conn.execute(update(experiments).where(experiments.c.id == record.id).values(
+                name=new, definition={**record.definition, "experiment": new}, config_text=config_text,
+                updated_at=time.time()))
+        self.settle()
+
     # -- decisions -----------------------------------------------------------------------------
 
     @retrying
