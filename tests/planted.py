@@ -269,7 +269,7 @@ def plant_store(
         store.ensure_trials(sid, [(i, parent["params"], 100 + i) for i in range(len(values))])
         for value in values:
             claimed = store.claim(eid, "planter", "host", study_ids=[sid])
-            store.finish(claimed.id, "planter", "completed", [(grid[-1], metric, value)], (int(grid[-1]), value))
+            store.finish(claimed.id, "planter", "completed", [(int(grid[-1]), metric, value)], (int(grid[-1]), value))
 
 
 # -- tests of the report's data access ---------------------------------------------------------
