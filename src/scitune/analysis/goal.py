@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+
 from scitune.analysis.compare import ADOPT, DEFAULT_ALPHA, Comparison, compare_readings
 from scitune.analysis.ranking import oriented, ranked
 from scitune.analysis.readings import Reading

@@ -121,7 +121,7 @@ def read_curve(steps: Sequence[int] | np.ndarray, values: Sequence[float] | np.n
         return Reading(best, evaluations=int(v.size))
     trend = smooth(key)
     centre = int(np.argmin(trend))
-    window = min(v.size, max(MIN_WINDOW, int(round(WINDOW_SHARE * v.size))))
+    window = min(v.size, max(MIN_WINDOW, round(WINDOW_SHARE * v.size)))
     start = min(max(0, centre - window // 2), v.size - window)
     # A straight line through the window's evaluations, read at the smoothed best: the window's mean
     # when the best lies mid-window, and no lag when it sits at the end of a curve still improving.

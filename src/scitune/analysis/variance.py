@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from scitune.states import UNFINISHED, UNUSABLE, TrialState
 
 DEFAULT_CONFIDENCE = 0.95

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from scitune.analysis.boundaries import EdgeHit, InfeasibleRegion, strong_edge, widened_bound
 from scitune.analysis.budget import BudgetCurve
-from scitune.analysis.findings.record import INFO, NOTE, WARNING, Finding, num, ordinal, p_text, pct
 from scitune.analysis.compare import verdict_line as compare_verdict_line
+from scitune.analysis.findings.record import INFO, NOTE, WARNING, Finding, num, ordinal, p_text, pct
 from scitune.analysis.goal import GoalAnswer, measured
 from scitune.analysis.ranking import oriented
 from scitune.analysis.sampling import Feasibility, NearBest
