@@ -79,7 +79,7 @@ class Comparison:
     assumption: str | None = None  # how a side without reruns was treated
     reruns_needed: int | None = None  # per side, in total, to settle it; None when unknown or too many
     power: float = DEFAULT_POWER
-    floor: float = 0.0  # the smallest sd the data resolve (quantum, curve noise), given to tighter sides
+    floor: float = 0.0  # the larger side's smallest sd the data resolve (quantum, curve noise)
     reading: str = "best"  # how each value was read off its curve (scitune.analysis.readings)
     reading_note: str | None = None  # why, when it is not the raw best
     borrowed: bool = False  # a side without reruns took the other's variance, as the user asked
@@ -120,7 +120,7 @@ def compare_samples(
     alpha: float = DEFAULT_ALPHA,
     power: float = DEFAULT_POWER,
     labels: tuple[str, str] = ("A", "B"),
-    floor: float = 0.0,
+    floor: float | tuple[float, float] = 0.0,
     borrow_variance: bool = False,
     selected: tuple[int | None, int | None] = (None, None),
     reading: str = "best",
@@ -130,7 +130,7 @@ def compare_samples(
     ``mode`` is the objective's direction; non-finite values are dropped.
 
     ``floor``: the smallest standard deviation the data can resolve (a metric's quantum, the curves'
-    noise): a side whose reruns spread less is given this one. ``borrow_variance``: let a side with
+    noise), one for both sides or one each: a side whose reruns spread less is given it. ``borrow_variance``: let a side with
     fewer than two values take the other side's variance (without it such a side is never adopted
     nor called worse). ``selected``: for each side whose only value is the best of a search, the
     number of trials it was picked from (the winner's curse: it says so)."""
@@ -142,11 +142,12 @@ def compare_samples(
     sign = 1.0 if mode == "max" else -1.0
     difference = b.mean - a.mean
     gain = sign * difference
-    floor = float(floor) if floor and math.isfinite(floor) else 0.0
+    fa, fb = (floor, floor) if isinstance(floor, (int, float)) else floor
+    fa, fb = (float(f) if f and math.isfinite(f) else 0.0 for f in (fa, fb))
     low = high = p_value = sd = None
     notes: list[str] = []
     if a.n > 1 and b.n > 1:
-        sa, sb = max(a.std, floor), max(b.std, floor)  # type: ignore[type-var]
+        sa, sb = max(a.std, fa), max(b.std, fb)  # type: ignore[type-var]
         sd = math.sqrt((sa**2 + sb**2) / 2)
         if sd > 0:
             if sa == a.std and sb == b.std:  # no floor needed: scipy's Welch on the data itself
@@ -155,15 +156,16 @@ def compare_samples(
             else:
                 result = welch_from_stats(gain, sb if mode == "max" else sa, (b.n if mode == "max" else a.n),
                                           sa if mode == "max" else sb, (a.n if mode == "max" else b.n), alpha)
-                notes.append(f"the reruns spread less than the data can resolve, so each side's sd is taken to be at "
-                             f"least {floor:.3g} (the metric's step and the curves' noise)")
+                floored = [f"{side.label}'s to {used:.3g}" for side, used in ((a, sa), (b, sb)) if used != side.std]
+                notes.append(f"reruns spread less than the data can resolve, so the sd is raised to what it can "
+                             f"(half the metric's step, or the curves' own noise): {', '.join(floored)}")
             low, high, p_value = result.low, result.high, result.p_greater
         else:
             notes.append("every rerun on both sides gave the same value and nothing tells how finely the metric "
                          "resolves: zero spread is not certainty")
     elif a.n > 1 or b.n > 1:
         measured, single = (a, b) if a.n > 1 else (b, a)
-        sd = max(measured.std, floor)  # type: ignore[type-var]
+        sd = max(measured.std, fa if measured is a else fb)  # type: ignore[type-var]
         if borrow_variance:
             notes.append(f"{single.label} has no reruns of its own: its trial variance is borrowed from "
                          f"{measured.label}'s (as asked), so this verdict cannot fully account for trial variance")
@@ -186,7 +188,7 @@ def compare_samples(
         verdict = WORSE
     needed = reruns_to_settle(gain, sd, alpha, power) if verdict == NOT_ENOUGH and sd else None
     return Comparison(a, b, mode, alpha, difference, gain, low, high, p_value, verdict,
-                      a.n > 1 and b.n > 1, "; ".join(notes) or None, needed, power, floor, reading, reading_note,
+                      a.n > 1 and b.n > 1, "; ".join(notes) or None, needed, power, max(fa, fb), reading, reading_note,
                       borrow_variance and (a.n < 2 or b.n < 2))
 
 
@@ -336,7 +338,7 @@ def compare_readings(
     2. reads each value at its raw best, or at its smoothed reading when the curves are noisy enough
        for the best-step optimism to matter (:func:`~scitune.analysis.readings.choose_reading`);
     3. floors each side's sd at what the data can resolve: half the quantum, and the chosen
-       reading's own noise from its curve;
+       reading's own noise from its curve (the median over the side's trials);
     4. decides with :func:`compare_samples`."""
     quantum = metric_quantum([*(r.best for r in (*baseline, *candidate)), *extra_values])
     raw_sds = [float(np.std([r.best for r in side], ddof=1)) for side in (baseline, candidate) if len(side) > 1]
@@ -350,8 +352,8 @@ def compare_readings(
         note = (f"the curves are noisy: a trial's best evaluation flatters it by about {worst:.3g} (its step-to-step "
                 "noise times the expected maximum of the evaluations competing for the best), so each trial is read "
                 "as the mean of its evaluations around its smoothed curve's best step")
-    noise = max((r.reading_noise(reading) for r in (*baseline, *candidate)), default=0.0)
-    floor = max(quantum / 2, noise)
+    floors = tuple(max(quantum / 2, float(np.median([r.reading_noise(reading) for r in side])))
+                   for side in (baseline, candidate))
     return compare_samples([r.value(reading) for r in baseline], [r.value(reading) for r in candidate], mode,
-                           alpha=alpha, power=power, labels=labels, floor=floor, borrow_variance=borrow_variance,
+                           alpha=alpha, power=power, labels=labels, floor=floors, borrow_variance=borrow_variance,
                            selected=selected, reading=reading, reading_note=note)

@@ -74,11 +74,14 @@ class Reading:
         return self.best
 
     def reading_noise(self, reading: str) -> float:
-        """The standard deviation of the chosen reading from the curve's noise alone."""
+        """What the curve's noise alone spreads the chosen reading by, at the least: for the
+        smoothed reading the noise of a mean of its window (``noise / sqrt(window)``; the line's
+        read-out at a window's end spreads more), for the raw best the spread of the best of the
+        evaluations competing for it."""
         if not self.noise:
             return 0.0
         if reading == SMOOTHED and self.window:
-            return self.noise * self.leverage
+            return self.noise / math.sqrt(self.window)
         return self.noise * max_normal_moments(max(1, self.competing))[1]
 
 
