@@ -269,7 +269,7 @@ def plant_store(
         store.ensure_trials(sid, [(i, parent["params"], 100 + i) for i in range(len(values))])
         for value in values:
             claimed = store.claim(eid, "planter", "host", study_ids=[sid])
-            store.finish(claimed.id, "planter", "completed", [(grid[-1], metric, value)], (int(grid[-1]), value))
+            store.finish(claimed.id, "planter", "completed", [(int(grid[-1]), metric, value)], (int(grid[-1]), value))
 
 
 # -- tests of the report's data access ---------------------------------------------------------
@@ -291,3 +291,23 @@ def make_planted_store(folder: Path) -> Path:
     )
     store.close()
     return path
+
+
+def plant_reruns(store: Store, experiment: Experiment, study: str, curves: list[np.ndarray]) -> int:
+    """Reruns of ``study``'s best trial whose objective curves are ``curves`` (one per rerun, on the
+    experiment's evaluation grid), written the way ``scitune retrain`` writes them. Returns the
+    retrained trial's id."""
+    budget, mode, metric = experiment.budget, experiment.objective.mode, experiment.objective.metric
+    grid = np.arange(budget.eval_every, budget.max_train_steps + 1, budget.eval_every)
+    record = store.experiment(experiment.name)
+    trials = store.trials(experiment.name, study)
+    done = trials[trials["state"] == "completed"]
+    parent = done.loc[done["best_value"].idxmin() if mode == "min" else done["best_value"].idxmax()]
+    name = f"{study}/{int(parent['trial'])}/retrain"
+    sid = store.ensure_study(record.id, name, {}, {}, kind="retrain", parent_trial_id=int(parent["id"]))
+    store.ensure_trials(sid, [(i, parent["params"], 1000 + i) for i in range(len(curves))])
+    for values in curves:
+        claimed = store.claim(record.id, "planter", "host", study_ids=[sid])
+        rows = [(int(s), metric, float(v)) for s, v in zip(grid, values)]
+        store.finish(claimed.id, "planter", "completed", rows, best_of(np.asarray(values), grid, mode))
+    return int(parent["id"])

@@ -104,13 +104,13 @@ def test_planted_improvement_is_adopted_and_regression_is_worse(mode: str) -> No
     assert any(line.startswith("verdict: adopt - new beats old") for line in lines)
 
 
-def _rates(draw, repetitions: int, seed: int) -> dict[str, float]:
+def _rates(draw, repetitions: int, seed: int, **options) -> dict[str, float]:
     """How often each verdict comes out over ``repetitions`` runs of the whole procedure."""
     rng = np.random.default_rng(seed)
     counts = dict.fromkeys((ADOPT, NOT_ENOUGH, WORSE), 0)
     for _ in range(repetitions):
         a, b = draw(rng)
-        counts[compare_samples(a, b, "min", alpha=0.05).verdict] += 1
+        counts[compare_samples(a, b, "min", alpha=0.05, **options).verdict] += 1
     return {k: v / repetitions for k, v in counts.items()}
 
 
@@ -122,9 +122,12 @@ def test_null_change_is_not_adopted_more_often_than_the_documented_five_percent(
     assert 0.035 <= rates[ADOPT] <= 0.065, rates
     assert 0.035 <= rates[WORSE] <= 0.065, rates
     assert rates[NOT_ENOUGH] >= 0.87
-    # One side without reruns borrows the other's variance: the level holds as well.
-    borrowed = _rates(lambda rng: (rng.normal(1.0, SIGMA, 5), rng.normal(1.0, SIGMA, 1)), 1500, seed=12)
+    # One side without reruns borrows the other's variance when asked: the level holds as well ...
+    lone = lambda rng: (rng.normal(1.0, SIGMA, 5), rng.normal(1.0, SIGMA, 1))  # noqa: E731
+    borrowed = _rates(lone, 1500, seed=12, borrow_variance=True)
     assert 0.035 <= borrowed[ADOPT] <= 0.065, borrowed
+    # ... and without being asked, a side with no reruns of its own is never adopted.
+    assert _rates(lone, 300, seed=12)[ADOPT] == 0
 
 
 @pytest.mark.slow
@@ -154,10 +157,13 @@ def test_without_reruns_the_verdict_cannot_account_for_trial_variance() -> None:
     assert c.verdict == NOT_ENOUGH and not c.accounts_for_variance and c.low is None
     assert "cannot account for trial variance" in c.assumption
     one_side = compare_samples([1.0, 1.01, 0.99, 1.0], [0.9], "min")
-    assert not one_side.accounts_for_variance and "has no reruns" in one_side.assumption
-    assert one_side.verdict == ADOPT  # ten noise widths, with the variance borrowed from A
-    same = compare_samples([1.0, 1.0], [0.9, 0.9], "min")  # no noise at all
-    assert same.verdict == ADOPT and same.low == same.high == pytest.approx(0.1)
+    assert not one_side.accounts_for_variance and "has no reruns of its own" in one_side.assumption
+    assert one_side.verdict == NOT_ENOUGH and one_side.low is None  # B has no variance of its own ...
+    lent = compare_samples([1.0, 1.01, 0.99, 1.0], [0.9], "min", borrow_variance=True)
+    assert lent.verdict == ADOPT and lent.borrowed  # ... unless asked: ten noise widths, A's variance lent
+    assert "borrowed from A's (as asked)" in lent.assumption
+    same = compare_samples([1.0, 1.0], [0.9, 0.9], "min")  # no spread at all: zero variance is not certainty
+    assert same.verdict == NOT_ENOUGH and same.low is None and "not certainty" in same.assumption
     with pytest.raises(ValueError):
         compare_samples([float("nan")], [1.0], "min")
 

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from scitune.analysis.readings import SMOOTHED, Reading, choose_reading, metric_quantum
+
 ADOPT, NOT_ENOUGH, WORSE = "adopt", "not enough evidence", "worse"
 VERDICTS = (ADOPT, NOT_ENOUGH, WORSE)
 DEFAULT_ALPHA = 0.05
@@ -77,6 +79,10 @@ class Comparison:
     assumption: str | None = None  # how a side without reruns was treated
     reruns_needed: int | None = None  # per side, in total, to settle it; None when unknown or too many
     power: float = DEFAULT_POWER
+    floor: float = 0.0  # the larger side's smallest sd the data resolve (quantum, curve noise)
+    reading: str = "best"  # how each value was read off its curve (scitune.analysis.readings)
+    reading_note: str | None = None  # why, when it is not the raw best
+    borrowed: bool = False  # a side without reruns took the other's variance, as the user asked
 
     @property
     def confidence(self) -> float:
@@ -114,9 +120,20 @@ def compare_samples(
     alpha: float = DEFAULT_ALPHA,
     power: float = DEFAULT_POWER,
     labels: tuple[str, str] = ("A", "B"),
+    floor: float | tuple[float, float] = 0.0,
+    borrow_variance: bool = False,
+    selected: tuple[int | None, int | None] = (None, None),
+    reading: str = "best",
+    reading_note: str | None = None,
 ) -> Comparison:
     """Compare candidate B's objective values with baseline A's (see the module's decision rule).
-    ``mode`` is the objective's direction; non-finite values are dropped."""
+    ``mode`` is the objective's direction; non-finite values are dropped.
+
+    ``floor``: the smallest standard deviation the data can resolve (a metric's quantum, the curves'
+    noise), one for both sides or one each: a side whose reruns spread less is given it. ``borrow_variance``: let a side with
+    fewer than two values take the other side's variance (without it such a side is never adopted
+    nor called worse). ``selected``: for each side whose only value is the best of a search, the
+    number of trials it was picked from (the winner's curse: it says so)."""
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
     if not 0 < alpha < 0.5:
@@ -125,26 +142,45 @@ def compare_samples(
     sign = 1.0 if mode == "max" else -1.0
     difference = b.mean - a.mean
     gain = sign * difference
+    fa, fb = (floor, floor) if isinstance(floor, (int, float)) else floor
+    fa, fb = (float(f) if f and math.isfinite(f) else 0.0 for f in (fa, fb))
     low = high = p_value = sd = None
-    assumption = None
+    notes: list[str] = []
     if a.n > 1 and b.n > 1:
-        sd = math.sqrt((a.std**2 + b.std**2) / 2)  # type: ignore[operator]
+        sa, sb = max(a.std, fa), max(b.std, fb)  # type: ignore[type-var]
+        sd = math.sqrt((sa**2 + sb**2) / 2)
         if sd > 0:
-            better, other = (b.values, a.values) if mode == "max" else (a.values, b.values)
-            result = welch(better, other, alpha)  # better - other is the gain
+            if sa == a.std and sb == b.std:  # no floor needed: scipy's Welch on the data itself
+                better, other = (b.values, a.values) if mode == "max" else (a.values, b.values)
+                result = welch(better, other, alpha)  # better - other is the gain
+            else:
+                result = welch_from_stats(gain, sb if mode == "max" else sa, (b.n if mode == "max" else a.n),
+                                          sa if mode == "max" else sb, (a.n if mode == "max" else b.n), alpha)
+                floored = [f"{side.label}'s to {used:.3g}" for side, used in ((a, sa), (b, sb)) if used != side.std]
+                notes.append(f"reruns spread less than the data can resolve, so the sd is raised to what it can "
+                             f"(half the metric's step, or the curves' own noise): {', '.join(floored)}")
             low, high, p_value = result.low, result.high, result.p_greater
+        else:
+            notes.append("every rerun on both sides gave the same value and nothing tells how finely the metric "
+                         "resolves: zero spread is not certainty")
     elif a.n > 1 or b.n > 1:
         measured, single = (a, b) if a.n > 1 else (b, a)
-        sd = measured.std
-        assumption = (f"{single.label} has no reruns: its trial variance is taken to equal {measured.label}'s, so this "
-                      "verdict cannot fully account for trial variance")
-        if sd:
-            low, high, p_value = _t_bounds(gain, sd * math.sqrt(1 / a.n + 1 / b.n), measured.n - 1, alpha)
+        sd = max(measured.std, fa if measured is a else fb)  # type: ignore[type-var]
+        if borrow_variance:
+            notes.append(f"{single.label} has no reruns of its own: its trial variance is borrowed from "
+                         f"{measured.label}'s (as asked), so this verdict cannot fully account for trial variance")
+            if sd:
+                low, high, p_value = _t_bounds(gain, sd * math.sqrt(1 / a.n + 1 / b.n), measured.n - 1, alpha)
+        else:
+            notes.append(f"{single.label} has no reruns of its own, so this verdict cannot fully account for trial "
+                         f"variance: retrain it, or borrow {measured.label}'s variance explicitly (--borrow-variance)")
     else:
-        assumption = ("neither side has reruns, so this verdict cannot account for trial variance: a difference "
-                      "this size may be seed noise")
-    if sd == 0:  # every rerun on both sides gave one value: a deterministic pipeline, no noise to beat
-        low = high = gain
+        notes.append("neither side has reruns, so this verdict cannot account for trial variance: a difference "
+                     "this size may be seed noise")
+    for side, picked in zip((a, b), selected):
+        if picked and picked > 1 and side.n == 1:
+            notes.append(f"{side.label}'s only value is the best of {picked} trials of a search: picked for its "
+                         "luck (the winner's curse), it overstates how good it is and cannot prove anything by itself")
     verdict = NOT_ENOUGH
     if low is not None and low > 0:
         verdict = ADOPT
@@ -152,7 +188,8 @@ def compare_samples(
         verdict = WORSE
     needed = reruns_to_settle(gain, sd, alpha, power) if verdict == NOT_ENOUGH and sd else None
     return Comparison(a, b, mode, alpha, difference, gain, low, high, p_value, verdict,
-                      a.n > 1 and b.n > 1, assumption, needed, power)
+                      a.n > 1 and b.n > 1, "; ".join(notes) or None, needed, power, max(fa, fb), reading, reading_note,
+                      borrow_variance and (a.n < 2 or b.n < 2))
 
 
 @dataclass(frozen=True)
@@ -179,6 +216,20 @@ def welch(x: Sequence[float], y: Sequence[float], alpha: float = DEFAULT_ALPHA) 
     interval = two_sided.confidence_interval(confidence_level=1 - 2 * alpha)
     return Welch(float(np.mean(x) - np.mean(y)), float(interval.low), float(interval.high), float(greater.pvalue),
                  float(two_sided.pvalue), float(two_sided.df))
+
+
+def welch_from_stats(difference: float, sx: float, nx: int, sy: float, ny: int, alpha: float = DEFAULT_ALPHA) -> Welch:
+    """Welch's test of a difference of means ``difference = mean(x) - mean(y)`` from each sample's
+    standard deviation and size: what :func:`welch` gives, when a floor replaced a spread."""
+    from scipy import stats
+
+    vx, vy = sx**2 / nx, sy**2 / ny
+    se = math.sqrt(vx + vy)
+    df = (vx + vy) ** 2 / (vx**2 / (nx - 1) + vy**2 / (ny - 1))
+    half = float(stats.t.ppf(1 - alpha, df)) * se
+    t = difference / se
+    return Welch(difference, difference - half, difference + half, float(stats.t.sf(t, df)),
+                 float(2 * stats.t.sf(abs(t), df)), float(df))
 
 
 def _t_bounds(gain: float, se: float, df: float, alpha: float) -> tuple[float, float, float]:
@@ -214,6 +265,29 @@ def _power_factors(alpha: float, power: float, most: int) -> tuple[np.ndarray, n
     return n, 2 * (stats.t.ppf(1 - alpha, df) + stats.t.ppf(power, df)) ** 2
 
 
+def verdict_line(c: Comparison) -> str:
+    """The verdict and why, in the words every face uses (``compare``, ``launch`` and the report's
+    answer print this same line)."""
+    a, b = c.baseline.label, c.candidate.label
+    level = f"{round(100 * c.alpha)}%"
+    if c.verdict == ADOPT:
+        return f"verdict: adopt - {b} beats {a} by more than the noise (one-sided, at {level})"
+    if c.verdict == WORSE:
+        return f"verdict: worse - {b} is worse than {a} by more than the noise (one-sided, at {level})"
+    if c.low is None:
+        if (c.baseline.n < 2) != (c.candidate.n < 2) and not c.borrowed:
+            lone = a if c.baseline.n < 2 else b
+            return f"verdict: not enough evidence - {lone} has no reruns of its own to measure its trial variance"
+        return "verdict: not enough evidence - no measured trial variance to judge the difference against"
+    if c.reruns_needed is not None:
+        more = ", ".join(f"{k} {v} more" for k, v in c.more_reruns().items() if v)
+        return (f"verdict: not enough evidence - the interval includes no gain; about {c.reruns_needed} reruns "
+                f"per side ({more or 'none more'}) would likely settle a gain this size "
+                f"({round(100 * c.power)}% power)")
+    return (f"verdict: not enough evidence - the gain is small next to the noise: more than {MAX_RERUNS} "
+            "reruns per side would be needed; treat the two as equivalent")
+
+
 def describe_comparison(c: Comparison, metric: str) -> list[str]:
     """The comparison in words, a line each: the two sides, the gain with its interval, the verdict
     and why, and any caveat."""
@@ -221,10 +295,12 @@ def describe_comparison(c: Comparison, metric: str) -> list[str]:
     def num(x: float) -> str:
         return f"{x:.4g}"
 
+    read = " (smoothed reading)" if c.reading != "best" else ""
+
     def side(s: Side) -> str:
         spread = f" ± {num(s.std)} (sd)" if s.std is not None else ""
         what = f"mean of {s.n} reruns" if s.n > 1 else "one run"
-        return f"{s.label}: {metric} {num(s.mean)}{spread}, {what}"
+        return f"{s.label}: {metric}{read} {num(s.mean)}{spread}, {what}"
 
     a, b = c.baseline.label, c.candidate.label
     direction = "better" if c.gain > 0 else "worse" if c.gain < 0 else "no different"
@@ -234,22 +310,50 @@ def describe_comparison(c: Comparison, metric: str) -> list[str]:
         gain += f"; {round(100 * c.confidence)}% interval of the gain [{num(c.low)}, {num(c.high)}]"  # type: ignore[arg-type]
     if c.p_value is not None:  # for the direction observed: B better, or B worse
         gain += f", one-sided p = {(c.p_value if c.gain >= 0 else 1 - c.p_value):.2g}"
-    lines = [side(c.baseline), side(c.candidate), gain]
-    level = f"{round(100 * c.alpha)}%"
-    if c.verdict == ADOPT:
-        lines.append(f"verdict: adopt - {b} beats {a} by more than the noise (one-sided, at {level})")
-    elif c.verdict == WORSE:
-        lines.append(f"verdict: worse - {b} is worse than {a} by more than the noise (one-sided, at {level})")
-    elif c.low is None:
-        lines.append("verdict: not enough evidence - no measured trial variance to judge the difference against")
-    elif c.reruns_needed is not None:
-        more = ", ".join(f"{k} {v} more" for k, v in c.more_reruns().items() if v)
-        lines.append(f"verdict: not enough evidence - the interval includes no gain; about {c.reruns_needed} reruns "
-                     f"per side ({more or 'none more'}) would likely settle a gain this size "
-                     f"({round(100 * c.power)}% power)")
-    else:
-        lines.append(f"verdict: not enough evidence - the gain is small next to the noise: more than {MAX_RERUNS} "
-                     "reruns per side would be needed; treat the two as equivalent")
+    lines = [side(c.baseline), side(c.candidate), gain, verdict_line(c)]
+    if c.reading_note:
+        lines.append(f"note: {c.reading_note}")
     if c.assumption:
         lines.append(f"note: {c.assumption}")
     return lines
+
+
+def compare_readings(
+    baseline: Sequence[Reading],
+    candidate: Sequence[Reading],
+    mode: str,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    power: float = DEFAULT_POWER,
+    labels: tuple[str, str] = ("A", "B"),
+    borrow_variance: bool = False,
+    selected: tuple[int | None, int | None] = (None, None),
+    extra_values: Sequence[float] = (),
+) -> Comparison:
+    """The one comparison of two trials' readings that ``compare``, ``launch`` and the report's
+    answer make: each side is its reruns' :class:`~scitune.analysis.readings.Reading` (or its own,
+    without reruns). It
+
+    1. infers the metric's quantum from every value seen (curves included via ``extra_values``);
+    2. reads each value at its raw best, or at its smoothed reading when the curves are noisy enough
+       for the best-step optimism to matter (:func:`~scitune.analysis.readings.choose_reading`);
+    3. floors each side's sd at what the data can resolve: half the quantum, and the chosen
+       reading's own noise from its curve (the median over the side's trials);
+    4. decides with :func:`compare_samples`."""
+    quantum = metric_quantum([*(r.best for r in (*baseline, *candidate)), *extra_values])
+    raw_sds = [float(np.std([r.best for r in side], ddof=1)) for side in (baseline, candidate) if len(side) > 1]
+    resolution = max([quantum, *raw_sds])
+    if not resolution:  # no seed noise measured and a continuous metric: the gap is the scale that matters
+        resolution = abs(float(np.mean([r.best for r in candidate]) - np.mean([r.best for r in baseline])))
+    reading = choose_reading([baseline, candidate], resolution)
+    note = None
+    if reading == SMOOTHED:
+        worst = max(r.optimism or 0.0 for r in (*baseline, *candidate))
+        note = (f"the curves are noisy: a trial's best evaluation flatters it by about {worst:.3g} (its step-to-step "
+                "noise times the expected maximum of the evaluations competing for the best), so each trial is read "
+                "as the mean of its evaluations around its smoothed curve's best step")
+    floors = tuple(max(quantum / 2, float(np.median([r.reading_noise(reading) for r in side])))
+                   for side in (baseline, candidate))
+    return compare_samples([r.value(reading) for r in baseline], [r.value(reading) for r in candidate], mode,
+                           alpha=alpha, power=power, labels=labels, floor=floors, borrow_variance=borrow_variance,
+                           selected=selected, reading=reading, reading_note=note)

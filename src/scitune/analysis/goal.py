@@ -1,15 +1,17 @@
 """The goal's answer: the best objective at each scientific value, after tuning the nuisance ones.
 
-This is the isolation plot's content (playbook: "Detecting whether a change is useful with isolation plots"): one point per study, its best trial. How
-far apart two scientific values are means little without a sense of the noise, so each study also
-carries a spread:
+This is the isolation plot's content (playbook: "Detecting whether a change is useful with isolation
+plots"): one point per study, its best trial. Whether the first value's lead is real is decided by
+the **same** comparison ``scitune compare`` makes (:func:`scitune.analysis.compare.compare_readings`):
+one method, one verdict, the same words in the report and on the command line (playbook:
+"Determining whether to adopt a training pipeline change or hyperparameter configuration"). Each
+side is the study's best trial's reruns (retrain variance, the best trial's own result left out
+since it was selected for being lucky), or, without reruns, the best trial's own value. A side
+without reruns of its own can never make the answer decisive; the best of a search is picked for
+its luck (the winner's curse) and the answer says so.
 
-- with retrain results (reruns of a study's best trial with other seeds), their
-  :class:`~scitune.analysis.variance.TrialVariance`: mean, standard deviation and confidence
-  interval, the retrain variance the playbook asks for before adopting a change. The best trial's
-  own result is left out of it, since it was selected for being lucky;
-- without them, the gap between the study's best and its ``top_k``-th best trial: how much the best
-  objective moves between nearby points of the search, a rough proxy for study luck.
+Each study also carries the gap between its best and its ``top_k``-th best trial, shown as context
+(how much the best moves between nearby points of the search), never as the test.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from scitune.analysis.compare import welch
+
+from scitune.analysis.compare import ADOPT, DEFAULT_ALPHA, Comparison, compare_readings
 from scitune.analysis.ranking import oriented, ranked
+from scitune.analysis.readings import Reading
 from scitune.analysis.variance import TrialVariance
 from scitune.config import StudySpec
 
@@ -38,6 +42,7 @@ class StudyBest:
     best_step: int | None = None
     spread: float | None = None  # best minus top_k-th best (absolute); None with fewer than 2 completed
     retrain: TrialVariance | None = None  # the best trial's reruns, when it was retrained
+    readings: tuple[Reading, ...] = ()  # the side the goal compares: its reruns' readings, or the best trial's
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,9 @@ class GoalAnswer:
     gap: float | None = None  # between the first two (absolute)
     noise: float | None = None  # the spread the gap is compared with
     noise_source: str | None = None  # "retrain" or "top_k"
-    p_value: float | None = None  # Welch's t-test on the retrains of the first two, when both have >= 2
-    decisive: bool | None = None  # None when there is nothing to compare
+    p_value: float | None = None  # the comparison's one-sided p-value that the first beats the second
+    decisive: bool | None = None  # the comparison says adopt; None when there is nothing to compare
+    comparison: Comparison | None = None  # the second (baseline) against the first (candidate)
 
 
 def study_bests(
@@ -59,11 +65,14 @@ def study_bests(
     mode: str,
     top_k: int = 3,
     retrain: Mapping[int, TrialVariance] | None = None,
+    readings: Mapping[int, Reading] | None = None,
 ) -> list[StudyBest]:
     """One :class:`StudyBest` per study (``studies`` in order: anything with ``name`` and
     ``scientific``, such as :class:`~scitune.config.StudySpec` or a store's study records). ``retrain`` maps a trial id to its reruns' variance
-    (:func:`scitune.analysis.variance.trial_variances`)."""
+    (:func:`scitune.analysis.variance.trial_variances`); ``readings`` maps trial ids (search trials
+    and reruns) to their curves' readings (:func:`scitune.analysis.readings.read_trials`)."""
     done = ranked(trials, mode)
+    readings = readings or {}
     out = []
     for study in studies:
         group = done[done["study"] == study.name]
@@ -73,6 +82,13 @@ def study_bests(
         best = group.iloc[0]
         top = group["best_value"].to_numpy(float)[:top_k]
         trial_id = int(best["id"]) if "id" in group else None
+        reruns = measured((retrain or {}).get(trial_id)) if trial_id is not None else None
+        if reruns is not None and len(reruns.ids) == reruns.n:
+            side = tuple(readings.get(i) or Reading(v) for i, v in zip(reruns.ids, reruns.values))
+        elif reruns is not None:
+            side = tuple(Reading(v) for v in reruns.values)
+        else:
+            side = ((readings.get(trial_id) if trial_id is not None else None) or Reading(float(best["best_value"])),)
         out.append(
             StudyBest(
                 study=study.name,
@@ -84,6 +100,7 @@ def study_bests(
                 best_step=None if pd.isna(best["best_step"]) else int(best["best_step"]),
                 spread=float(abs(top[-1] - top[0])) if len(top) > 1 else None,
                 retrain=(retrain or {}).get(trial_id) if trial_id is not None else None,
+                readings=side,
             )
         )
     return out
@@ -94,30 +111,47 @@ def measured(retrain: TrialVariance | None) -> TrialVariance | None:
     return retrain if retrain is not None and retrain.mean is not None else None
 
 
-def goal_answer(bests: list[StudyBest], mode: str) -> GoalAnswer:
-    """Rank the studies and compare the first two: by their retrain means when both were retrained
-    and at least one has a standard deviation (two or more completed reruns), with Welch's t-test
-    when both have one (decisive at p < 0.05), else decisive when the gap exceeds twice the known
-    standard deviation; otherwise by their best objectives against the larger of their top-k
-    spreads (decisive when the gap is larger)."""
+def _side(b: StudyBest) -> tuple[Reading, ...]:
+    if b.readings:
+        return b.readings
+    reruns = measured(b.retrain)
+    return tuple(Reading(v) for v in reruns.values) if reruns else (Reading(float(b.best_value)),)  # type: ignore[arg-type]
+
+
+def _selected(b: StudyBest) -> int | None:
+    """Trials the side's only value was picked from, when it is the search's best (no reruns)."""
+    return b.completed if measured(b.retrain) is None and b.completed > 1 else None
+
+
+def _compare(second: StudyBest, first: StudyBest, mode: str, alpha: float, extra: Sequence[float]) -> Comparison:
+    return compare_readings(_side(second), _side(first), mode, alpha=alpha, labels=(second.study, first.study),
+                            selected=(_selected(second), _selected(first)), extra_values=extra)
+
+
+def goal_answer(bests: list[StudyBest], mode: str, alpha: float = DEFAULT_ALPHA,
+                extra_values: Sequence[float] = ()) -> GoalAnswer:
+    """Rank the studies by their best objectives and settle the first two with ``compare``'s core:
+    the second as the baseline, the first as the candidate, each side its best trial's reruns (or
+    its own value). When the comparison finds the second ahead, the two swap places, so the study
+    named first is always the one the comparison puts ahead. Decisive means the comparison says
+    adopt. ``extra_values``: other values of the objective (curves) to infer its quantum from."""
     have = [b for b in bests if b.best_value is not None]
     missing = [b.study for b in bests if b.best_value is None]
     have.sort(key=lambda b: float(oriented(b.best_value, mode)))  # type: ignore[arg-type]
     if len(have) < 2:
         return GoalAnswer(have, missing)
     first, second = have[0], have[1]
-    a, b = measured(first.retrain), measured(second.retrain)
-    stds = [r.std for r in (a, b) if r is not None and r.std is not None]
-    if a is not None and b is not None and stds:
-        assert a.mean is not None and b.mean is not None
-        gap, noise = abs(a.mean - b.mean), max(stds)
-        p = None
-        if a.std is not None and b.std is not None and (a.std > 0 or b.std > 0):
-            p = welch(a.values, b.values).p_two_sided
-        better = float(oriented(a.mean, mode)) < float(oriented(b.mean, mode))
-        decisive = better and (p < 0.05 if p is not None else gap > 2 * noise)
-        return GoalAnswer(have, missing, gap, noise, "retrain", p, decisive)
-    gap = abs(first.best_value - second.best_value)  # type: ignore[operator]
-    spreads = [s for s in (first.spread, second.spread) if s is not None]
-    noise = max(spreads) if spreads else None
-    return GoalAnswer(have, missing, gap, noise, "top_k", None, None if noise is None else gap > noise)
+    comparison = _compare(second, first, mode, alpha, extra_values)
+    if comparison.gain < 0:
+        first, second = second, first
+        have[0], have[1] = first, second
+        comparison = _compare(second, first, mode, alpha, extra_values)
+    if comparison.accounts_for_variance:
+        a, b = comparison.baseline, comparison.candidate
+        noise = max(max(a.std or 0.0, comparison.floor), max(b.std or 0.0, comparison.floor))
+        source = "retrain"
+    else:
+        spreads = [s for s in (first.spread, second.spread) if s is not None]
+        noise, source = (max(spreads) if spreads else None), "top_k"
+    p = comparison.p_value
+    return GoalAnswer(have, missing, abs(comparison.gain), noise, source, p, comparison.verdict == ADOPT, comparison)

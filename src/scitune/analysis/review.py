@@ -23,6 +23,7 @@ from scitune.analysis.findings.search_checks import (
 )
 from scitune.analysis.goal import GoalAnswer, StudyBest, goal_answer, study_bests
 from scitune.analysis.ranking import top_trials
+from scitune.analysis.readings import read_trials
 from scitune.analysis.sampling import Feasibility, NearBest, feasibility, near_best
 from scitune.analysis.step_budget import StepVerdict, step_verdicts
 from scitune.analysis.variance import TrialVariance, study_noise, trial_variances
@@ -59,7 +60,7 @@ def review(
 ) -> Review:
     """Run the checks. ``trials``: the search trials (one row each: study, trial, id, state, reason,
     params, best_step, best_value); ``metrics``: metric points (trial_id, name, step, value) of at
-    least each study's top_k trials; ``retrain``: retrain trials with ``parent_trial_id``, if any."""
+    least each study's top_k trials (and of the reruns, for the goal to read them as ``compare`` does); ``retrain``: retrain trials with ``parent_trial_id``, if any."""
     settings = settings or experiment.report_settings
     studies = list(studies) if studies is not None else experiment.studies()
     names = [s.name for s in studies]
@@ -74,8 +75,10 @@ def review(
     feasible = feasibility(trials, names)
     near = near_best(trials, mode, settings.near_best, names)
     variances = trial_variances(trials, retrain)
-    bests = study_bests(trials, studies, mode, settings.top_k, variances)
-    answer = goal_answer(bests, mode)
+    readings = read_trials(metrics, metric, mode)  # the goal reads its sides as `compare` does
+    bests = study_bests(trials, studies, mode, settings.top_k, variances, readings)
+    answer = goal_answer(bests, mode, extra_values=metrics.loc[metrics["name"] == metric, "value"].dropna().tolist()
+                         if len(metrics) else ())
     budgets = budget_curves(trials, mode, names, study_noise(variances)) if len(trials) else []
     steps = step_verdicts(top, late_gains(diagnoses, metric), budget.max_train_steps, late_fraction=settings.late_fraction,
                           early_fraction=settings.early_fraction, min_late_gain=settings.min_late_gain)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from scitune.states import UNFINISHED, UNUSABLE, TrialState
 
 DEFAULT_CONFIDENCE = 0.95
@@ -46,6 +47,7 @@ class TrialVariance:
     unfinished: int = 0  # reruns still pending, running or interrupted
     study: str | None = None
     trial: int | None = None  # the retrained trial's number in its study
+    ids: tuple[int, ...] = ()  # the completed reruns' trial ids, in the order of ``values`` (when known)
 
     @property
     def n(self) -> int:
@@ -80,12 +82,16 @@ def trial_variance(
     unfinished: int = 0,
     study: str | None = None,
     trial: int | None = None,
+    ids: Sequence[int] = (),
 ) -> TrialVariance:
-    """Describe the reruns ``values`` of one configuration (non-finite values are dropped)."""
-    finite = tuple(float(v) for v in values if v is not None and math.isfinite(float(v)))
+    """Describe the reruns ``values`` of one configuration (non-finite values are dropped, and
+    their ``ids`` with them when given)."""
+    keep = [i for i, v in enumerate(values) if v is not None and math.isfinite(float(v))]
+    finite = tuple(float(values[i]) for i in keep)
+    kept_ids = tuple(int(ids[i]) for i in keep) if len(ids) == len(values) else ()
     mean, std, low, high = describe(finite, confidence)
     return TrialVariance(trial_id, finite, mean, std, low, high, confidence, original, unstable, unfinished, study,
-                         trial)
+                         trial, kept_ids)
 
 
 def trial_variances(
@@ -111,6 +117,7 @@ def trial_variances(
             original = float(parent.best_value)
         out[int(parent_id)] = trial_variance(
             pd.to_numeric(done["best_value"]).tolist(),
+            ids=[int(i) for i in done["id"]] if "id" in done else (),
             confidence=confidence,
             trial_id=int(parent_id),
             original=original,

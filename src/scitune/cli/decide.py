@@ -25,18 +25,26 @@ AlphaOption = Annotated[
 ]
 
 
+BorrowOption = Annotated[
+    bool,
+    typer.Option("--borrow-variance", help="Let a side without reruns of its own take the other side's trial "
+                 "variance (off: such a side is never adopted)."),
+]
+
+
 @app.command()
 def compare(
     a: Annotated[str, typer.Argument(help=f"The baseline: {SIDE_HELP}", show_default=False)],
     b: Annotated[str, typer.Argument(help=f"The candidate: {SIDE_HELP}", show_default=False)],
     alpha: AlphaOption = DEFAULT_ALPHA,
+    borrow_variance: BorrowOption = False,
     format: Annotated[Format, typer.Option("--format", "-f", help="table (in words), csv (one row) or json.")] = Format.table,
     store: StoreOption = None,
 ) -> None:
     """Does B beat A beyond the retrain noise? The difference of their reruns' means, its interval
     (Welch's t) and a verdict: adopt, not enough evidence (with the reruns that would settle it), or worse."""
     db = Store(store)
-    evidence = decide.compare_trials(db, resolve_side(db, a), resolve_side(db, b), alpha)
+    evidence = decide.compare_trials(db, resolve_side(db, a), resolve_side(db, b), alpha, borrow_variance)
     if format is Format.json:
         sys.stdout.write(json.dumps(evidence.as_record(), indent=2) + "\n")
         return
@@ -60,13 +68,15 @@ def launch(
         "--against", help=f"Compare with this instead of the incumbent: {SIDE_HELP}", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Launch even without an adopt verdict (recorded as forced).")] = False,
     alpha: AlphaOption = DEFAULT_ALPHA,
+    borrow_variance: BorrowOption = False,
     store: StoreOption = None,
 ) -> None:
     """Adopt a trial's configuration as the new incumbent. It must beat the current incumbent beyond
     the retrain noise (verdict adopt); the launch records the configuration, that evidence, the note and
     the command that reproduces it."""
     db = Store(store)
-    done = decide.launch(db, experiment, trial, note, against=against, force=force, alpha=alpha)
+    done = decide.launch(db, experiment, trial, note, against=against, force=force, alpha=alpha,
+                         borrow_variance=borrow_variance)
     evidence = done.evidence
     out.print(f"launch {done.id}: {experiment}/{done.study}/{done.trial} is the incumbent", highlight=False)
     for line in evidence.get("summary") or ["first incumbent: no earlier launch to beat"]:

@@ -6,7 +6,8 @@ retrain variance, and keep a record of what was adopted, when and why.
 
 - :func:`compare_trials` (``scitune compare A B``): does B beat A beyond the retrain noise? Each
   side's sample is its completed reruns (:mod:`scitune.steps.retrain`), or its own objective when
-  it has none; the verdict is :func:`scitune.analysis.compare.compare_samples`'s.
+  it has none, each read off its curve (:mod:`scitune.analysis.readings`); the verdict is
+  :func:`scitune.analysis.compare.compare_readings`'s, the same core as the report's answer.
 - :func:`launch` (``scitune launch``): record a trial as the new incumbent, with the comparison it
   won against the current one (the first launch needs none), a note and the command that
   reproduces it. A candidate that does not win is refused (:class:`~scitune.errors.NotAdopted`)
@@ -27,7 +28,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from scitune.analysis.compare import ADOPT, DEFAULT_ALPHA, NOT_ENOUGH, Comparison, compare_samples, describe_comparison
+from scitune.analysis.compare import ADOPT, DEFAULT_ALPHA, NOT_ENOUGH, Comparison, compare_readings, describe_comparison
+from scitune.analysis.ranking import ranked
+from scitune.analysis.readings import Reading, read_trials
 from scitune.errors import NotAdopted, ScituneError
 from scitune.steps.naming import TrialRef, resolve_side, resolve_trial
 from scitune.steps.retrain import variance_of
@@ -60,8 +63,9 @@ class Evidence:
         if c.verdict == NOT_ENOUGH and c.low is not None and c.reruns_needed is None:
             return []  # the gain is too small next to the noise to be worth more reruns
         target = c.reruns_needed or DEFAULT_SEEDS
-        return [retrain_command(trial, target) for trial, side in ((self.baseline, c.baseline),
-                                                                   (self.candidate, c.candidate))
+        # A side without reruns gets at least DEFAULT_SEEDS: its own variance is what is missing.
+        return [retrain_command(trial, max(target, DEFAULT_SEEDS) if side.n < 2 else target)
+                for trial, side in ((self.baseline, c.baseline), (self.candidate, c.candidate))
                 if side.n < 2 or (c.verdict == NOT_ENOUGH and side.n < target)]
 
     def lines(self) -> list[str]:
@@ -86,19 +90,35 @@ def comparison_row(evidence: Evidence) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
-def _sample(store: Store, trial: TrialRef) -> list[float]:
-    """A side's values: its completed reruns, or its own objective when it has none."""
-    reruns = variance_of(store, trial).values
-    if reruns:
-        return list(reruns)
-    if trial.best_value is None:
+def side_readings(store: Store, trial: TrialRef, metric: str, mode: str) -> tuple[list[Reading], int | None, list[float]]:
+    """A side's readings: one per completed rerun, or the trial's own when it has none; the number
+    of trials its only value was picked from when it is its study's best without reruns (the
+    winner's curse); and every value of the objective's curves read (to infer the metric's step)."""
+    reruns = variance_of(store, trial)
+    if reruns.values:
+        ids, values = list(reruns.ids), list(reruns.values)
+    elif trial.best_value is None:
         raise ScituneError(f"{trial.label} ended {trial.state} and has no completed rerun: nothing to compare")
-    return [trial.best_value]
+    else:
+        ids, values = [trial.id], [trial.best_value]
+    points = store.metrics(ids) if ids else None
+    read = read_trials(points, metric, mode) if points is not None else {}
+    readings = [read.get(i) or Reading(v) for i, v in zip(ids, values)] if len(ids) == len(values) else \
+        [Reading(v) for v in values]
+    selected = None
+    if not reruns.values:
+        study = ranked(store.trials(trial.experiment, trial.study), mode)
+        if len(study) > 1 and int(study.iloc[0]["id"]) == trial.id:
+            selected = len(study)
+    extra = [] if points is None else points.loc[points["name"] == metric, "value"].dropna().tolist()
+    return readings, selected, extra
 
 
-def compare_trials(store: Store, baseline: TrialRef, candidate: TrialRef, alpha: float = DEFAULT_ALPHA) -> Evidence:
+def compare_trials(store: Store, baseline: TrialRef, candidate: TrialRef, alpha: float = DEFAULT_ALPHA,
+                   borrow_variance: bool = False) -> Evidence:
     """Does ``candidate`` beat ``baseline`` beyond the retrain noise? Both must rank trials by the
-    same objective."""
+    same objective. The verdict is :func:`scitune.analysis.compare.compare_readings`'s, the one the
+    report's answer gives too; ``borrow_variance`` lets a side without reruns take the other's."""
     a_objective = store.experiment(baseline.experiment).objective
     b_objective = store.experiment(candidate.experiment).objective
     a_metric, a_mode = a_objective.metric, a_objective.mode
@@ -106,8 +126,11 @@ def compare_trials(store: Store, baseline: TrialRef, candidate: TrialRef, alpha:
     if (a_metric, a_mode) != (b_metric, b_mode):
         raise ScituneError(f"{baseline.label} is ranked by {a_metric} ({a_mode}) and {candidate.label} by {b_metric} "
                            f"({b_mode}): they cannot be compared")
-    comparison = compare_samples(_sample(store, baseline), _sample(store, candidate), a_mode, alpha=alpha,
-                                 labels=(baseline.label, candidate.label))
+    a, a_selected, a_extra = side_readings(store, baseline, a_metric, a_mode)
+    b, b_selected, b_extra = side_readings(store, candidate, a_metric, a_mode)
+    comparison = compare_readings(a, b, a_mode, alpha=alpha, labels=(baseline.label, candidate.label),
+                                  borrow_variance=borrow_variance, selected=(a_selected, b_selected),
+                                  extra_values=a_extra + b_extra)
     return Evidence(baseline, candidate, a_metric, comparison)
 
 
@@ -129,10 +152,12 @@ def launch(
     against: str | None = None,
     force: bool = False,
     alpha: float = DEFAULT_ALPHA,
+    borrow_variance: bool = False,
 ) -> dict[str, Any]:
     """Record ``trial`` of ``experiment`` as the new incumbent, with its evidence: the comparison with
     ``against`` (default: the current incumbent) that it must win (``adopt``) unless ``force``.
-    The first launch needs no comparison. Returns the launch as stored; :class:`NotAdopted` (exit
+    The first launch needs no comparison. A candidate (or baseline) without reruns of its own is
+    refused unless ``borrow_variance`` (or ``force``) says to lend it the other side's. Returns the launch as stored; :class:`NotAdopted` (exit
     code 1) when the evidence says no."""
     candidate = resolve_trial(store, experiment, trial)
     if candidate.best_value is None:
@@ -148,7 +173,7 @@ def launch(
         if baseline.id == candidate.id:
             raise ScituneError(f"{candidate.label} is already {'the incumbent' if not against else 'the baseline'}")
         try:
-            result = compare_trials(store, baseline, candidate, alpha)
+            result = compare_trials(store, baseline, candidate, alpha, borrow_variance)
         except ScituneError as err:
             if not force:
                 raise

@@ -120,10 +120,9 @@ def load(store: Store, name: str, settings: ReportSettings | None = None) -> Rep
     studies = store.studies(record.id)
     trials = store.trials(name)
     top = top_trials(trials, experiment.objective.mode, settings.top_k) if len(trials) else trials
-    metrics = (
-        store.metrics(top["id"].tolist()) if len(top) else pd.DataFrame(columns=["trial_id", "name", "step", "value"])
-    )
     retrain = store.trials(name, kind=StudyKind.RETRAIN)
+    ids = (top["id"].tolist() if len(top) else []) + retrain["id"].tolist()  # reruns too: the goal reads their curves
+    metrics = store.metrics(ids) if ids else pd.DataFrame(columns=["trial_id", "name", "step", "value"])
     return ReportData(experiment, record, studies, trials, metrics, retrain if len(retrain) else None, store.url)
 
 

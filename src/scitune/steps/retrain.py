@@ -141,5 +141,5 @@ def variance_of(store: Store, trial: TrialRef) -> TrialVariance:
     if trial.id in found:
         v = found[trial.id]
         return trial_variance(v.values, trial_id=trial.id, original=trial.best_value, unstable=v.unstable,
-                              unfinished=v.unfinished, study=trial.study, trial=trial.number)
+                              unfinished=v.unfinished, study=trial.study, trial=trial.number, ids=v.ids)
     return trial_variance([], trial_id=trial.id, original=trial.best_value, study=trial.study, trial=trial.number)

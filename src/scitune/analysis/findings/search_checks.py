@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from scitune.analysis.boundaries import EdgeHit, InfeasibleRegion, strong_edge, widened_bound
 from scitune.analysis.budget import BudgetCurve
+from scitune.analysis.compare import verdict_line as compare_verdict_line
 from scitune.analysis.findings.record import INFO, NOTE, WARNING, Finding, num, ordinal, p_text, pct
 from scitune.analysis.goal import GoalAnswer, measured
 from scitune.analysis.ranking import oriented
@@ -347,35 +348,46 @@ def goal_finding(answer: GoalAnswer, metric: str, mode: str, studies: int, top_k
             data=data,
         )
     second = answer.ranking[1]
+    c = answer.comparison  # compare's own verdict (analysis.compare.compare_readings): the same words as `scitune compare`
+    lead, other = (c.candidate.mean, c.baseline.mean) if c is not None else (first.best_value, second.best_value)
+    read = "" if c is None or c.reading == "best" else " (smoothed reading)"
     gap = f"gap {num(answer.gap)} to {second.study}"
     if answer.noise_source == "retrain":
         basis = f"retrain sd up to {num(answer.noise)}" + (
             f", Welch's t-test {p_text(answer.p_value)}" if answer.p_value is not None else ""
         )
-    else:
+    elif answer.noise is not None:
         basis = f"spread between each study's best and its {ordinal(top_k)} best trial up to {num(answer.noise)}"
+    else:
+        basis = "no spread measured"
     evidence = f"{per_value}. {gap}; {basis}."
+    if c is not None:
+        evidence += " " + " ".join([compare_verdict_line(c) + "."] + [f"Note: {n}." for n in (c.reading_note, c.assumption) if n])
+    data.update(verdict=None if c is None else c.verdict, reading=None if c is None else c.reading)
+    retrained = answer.noise_source == "retrain"
     if answer.decisive:
-        title = f"{first.study} gives the {word} {metric}: {num(first.best_value)} vs {num(second.best_value)}"
-        suggestion = (
-            "the lead is larger than the spread seen between near-best trials. Before adopting it, "
-            "retrain each value's best trial with several seeds and check the lead survives retrain variance."
-            if answer.noise_source != "retrain"
-            else "the lead survives retrain variance; adopt it if the gain is worth its added complexity."
-        )
+        title = f"{first.study} gives the {word} {metric}{read}: {num(lead)} vs {num(other)}"
+        suggestion = "the lead survives retrain variance; adopt it if the gain is worth its added complexity."
+        severity = INFO
+    elif not answer.gap:
+        title = f"Not settled: {first.study} and {second.study} tie on {metric}{read} ({num(lead)})"
+        suggestion = ("retrain the best trial of each value with several seeds before concluding anything."
+                      if not retrained else "the retrains agree exactly: the difference, if any, is below what they resolve.")
+        severity = WARNING
+    elif not retrained and answer.noise is not None and answer.gap > answer.noise:
+        title = (f"{first.study} leads on {metric}{read}: {num(lead)} vs {num(other)} (not yet retrained, so not "
+                 "yet settled)")
+        suggestion = ("the lead is larger than the spread seen between near-best trials, but a study's best trial "
+                      "was picked for its luck: retrain each value's best trial with several seeds and check the lead "
+                      "survives retrain variance before adopting it.")
         severity = INFO
     else:
-        if num(first.best_value) == num(second.best_value):
-            title = f"Not settled: {first.study} and {second.study} tie on {metric} ({num(first.best_value)})"
-        else:
-            title = (
-                f"Not settled: {first.study} is ahead on {metric} ({num(first.best_value)} vs "
-                f"{num(second.best_value)}), but by less than the noise"
-            )
+        title = (f"Not settled: {first.study} is ahead of {second.study} on {metric}{read} by {num(answer.gap)} "
+                 f"({num(lead)} vs {num(other)}), but by less than the noise")
         suggestion = (
-            "the gap is smaller than the spread seen between near-best trials: retrain the best trial of "
-            "each value with several seeds (or add trials) before concluding anything."
-            if answer.noise_source != "retrain"
+            "the gap is smaller than the spread seen between near-best trials, or a side has no reruns of its own: "
+            "retrain the best trial of each value with several seeds (or add trials) before concluding anything."
+            if not retrained
             else "the retrains overlap: the difference may be seed noise. Add retrains or trials before concluding."
         )
         severity = WARNING
