@@ -369,6 +369,12 @@ def goal_finding(answer: GoalAnswer, metric: str, mode: str, studies: int, top_k
         title = f"{first.study} gives the {word} {metric}{read}: {num(lead)} vs {num(other)}"
         suggestion = "the lead survives retrain variance; adopt it if the gain is worth its added complexity."
         severity = INFO
+    elif c is not None and c.verdict == "worse":
+        title = (f"Not settled: the search put {first.study} ahead on {metric}{read}, but its reruns are worse than "
+                 f"{second.study}'s beyond the noise ({num(lead)} vs {num(other)})")
+        suggestion = ("the search's order was luck: compare the two with `scitune compare` and add retrains before "
+                      "concluding.")
+        severity = WARNING
     elif not answer.gap:
         title = f"Not settled: {first.study} and {second.study} tie on {metric}{read} ({num(lead)})"
         suggestion = ("retrain the best trial of each value with several seeds before concluding anything."
