@@ -58,6 +58,7 @@ class Scenario:
     trials: int = 16
     evals: int = 50
     borrow: bool = False  # --borrow-variance
+    rise: float = 0.0  # the curves turn up by this much from 40% of training to the end (overfitting)
 
     @property
     def effect(self) -> float:
@@ -68,6 +69,8 @@ SCENARIOS = (
     Scenario("null-clean", "null", "no effect; clean curves (noise 0.002), seed sd 0.01, 5 reruns a side"),
     Scenario("null-noisy", "null", "no effect; noisy curves (step-to-step sd 0.23 around a trend of 0.35)",
              level=(0.35, 0.35), curve_noise=(0.23, 0.23)),
+    Scenario("null-noisy-overfit", "null", "no effect; noisy curves (sd 0.23) that overfit: up by 0.3 from 40% of "
+             "training to the end", level=(0.35, 0.35), curve_noise=(0.23, 0.23), rise=0.3),
     Scenario("null-quantised", "null", "no effect; an error rate over 360 examples at 7/360, seed sd 0.3/360 (most "
              "reruns score the same)", level=(7 / 360, 7 / 360), curve_noise=(0.0, 0.0), seed_sd=0.3 / 360,
              quantum=1 / 360),
@@ -92,6 +95,7 @@ def _curves(rng: np.random.Generator, s: Scenario, side: int, count: int) -> np.
     t = np.arange(1, s.evals + 1)
     levels = s.level[side] + rng.normal(0.0, s.seed_sd, (count, 1))
     values = levels + 0.5 * np.exp(-t / 5) + rng.normal(0.0, 1.0, (count, s.evals)) * s.curve_noise[side]
+    values = values + s.rise * np.clip(t / s.evals - 0.4, 0.0, None) / 0.6
     if s.quantum:
         values = np.round(values / s.quantum) * s.quantum
     return values
