@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -105,7 +104,7 @@ def simulate(s: Scenario, rng: np.random.Generator) -> dict[str, Any]:
     """One experiment through the report's answer and compare's core; and the old rules."""
     from scitune.analysis.compare import ADOPT, compare_readings, compare_samples
     from scitune.analysis.goal import goal_answer, study_bests
-    from scitune.analysis.readings import Reading, read_curve
+    from scitune.analysis.readings import read_curve
     from scitune.analysis.variance import trial_variance
     from scitune.config import StudySpec
 
@@ -155,7 +154,6 @@ def simulate(s: Scenario, rng: np.random.Generator) -> dict[str, Any]:
     else:
         order = sorted(b.best_value for b in bests)
         old_decisive = bool(order[1] - order[0] > max(top3))
-    del Reading
     return {
         "adopt": compared.verdict == ADOPT,
         "decisive": bool(answer.decisive),
@@ -206,8 +204,8 @@ def _pct(r: dict[str, float]) -> str:
 
 def table(results: list[dict[str, Any]]) -> str:
     """The results as a Markdown table (what BENCHMARKS.md records)."""
-    lines = ["| scenario | truth | adopt B (95% Wilson) | answer decisive | answer decisive for B | before issue 13: "
-             "adopt / decisive | target | met |",
+    lines = [("| scenario | truth | adopt B (95% Wilson) | answer decisive | answer decisive for B | before issue 13: "
+              "adopt / decisive | target | met |"),
              "|---|---|---|---|---|---|---|---|"]
     for r in results:
         met = {True: "yes", False: "**no**", None: "-"}[r["met"]]
@@ -227,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         results = calibrate(args.sims, args.seed, args.only.split(",") if args.only else None)
-    except Exception:  # a crash is exit 1; a goal not met is a result
+    except Exception:  # noqa: BLE001 - a crash is exit 1; a goal not met is a result
         import traceback
 
         traceback.print_exc()

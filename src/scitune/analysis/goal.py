@@ -25,7 +25,7 @@ import pandas as pd
 from scitune.analysis.compare import ADOPT, DEFAULT_ALPHA, Comparison, compare_readings
 from scitune.analysis.ranking import oriented, ranked
 from scitune.analysis.readings import Reading
-from scitune.analysis.variance import TrialVariance
+from scitune.analysis.variance import StudyVariance, TrialVariance
 from scitune.config import StudySpec
 
 
@@ -58,6 +58,7 @@ class GoalAnswer:
     p_value: float | None = None  # the comparison's one-sided p-value that the first beats the second
     decisive: bool | None = None  # the comparison says adopt; None when there is nothing to compare
     comparison: Comparison | None = None  # the second (baseline) against the first (candidate)
+    study_variance: dict[str, StudyVariance] = field(default_factory=dict)  # studies searched again, by name
 
 
 def study_bests(
@@ -136,7 +137,7 @@ def _search_value(b: StudyBest, reading: str) -> float:
 
 
 def goal_answer(bests: list[StudyBest], mode: str, alpha: float = DEFAULT_ALPHA,
-                extra_values: Sequence[float] = ()) -> GoalAnswer:
+                extra_values: Sequence[float] = (), study_variance: Mapping[str, StudyVariance] | None = None) -> GoalAnswer:
     """Rank the studies by their best objectives and settle the first two with ``compare``'s core:
     the second as the baseline, the first as the candidate, each side its best trial's reruns (or
     its own value). Decisive means the comparison says adopt.
@@ -148,12 +149,14 @@ def goal_answer(bests: list[StudyBest], mode: str, alpha: float = DEFAULT_ALPHA,
     cannot order the two (equal values, as on a coarse metric) do the reruns' means order them.
     When the reruns contradict the search (the comparison says ``worse``), the answer is not
     decisive and says so. ``extra_values``: other values of the objective (curves) to infer its
-    quantum from."""
+    quantum from; ``study_variance``: the studies searched again with other seeds
+    (:func:`scitune.analysis.variance.study_variances`), shown beside the trial variance."""
+    shown = dict(study_variance or {})
     have = [b for b in bests if b.best_value is not None]
     missing = [b.study for b in bests if b.best_value is None]
     have.sort(key=lambda b: float(oriented(b.best_value, mode)))  # type: ignore[arg-type]
     if len(have) < 2:
-        return GoalAnswer(have, missing)
+        return GoalAnswer(have, missing, study_variance=shown)
     first, second = have[0], have[1]
     probe = _compare(second, first, mode, alpha, extra_values)
     ahead = float(oriented(_search_value(second, probe.reading), mode)) - float(
@@ -170,4 +173,5 @@ def goal_answer(bests: list[StudyBest], mode: str, alpha: float = DEFAULT_ALPHA,
         spreads = [s for s in (first.spread, second.spread) if s is not None]
         noise, source = (max(spreads) if spreads else None), "top_k"
     p = comparison.p_value
-    return GoalAnswer(have, missing, abs(comparison.gain), noise, source, p, comparison.verdict == ADOPT, comparison)
+    return GoalAnswer(have, missing, abs(comparison.gain), noise, source, p, comparison.verdict == ADOPT, comparison,
+                      shown)
