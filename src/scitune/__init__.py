@@ -38,6 +38,7 @@ _EXPORTS = {
     "write_report": "scitune.steps.report",  # report
     "findings": "scitune.steps.report",
     "retrain": "scitune.steps.retrain",  # retrain
+    "rerun_study": "scitune.steps.retrain",  # retrain --study --search-seeds
     "compare_trials": "scitune.steps.decide",  # compare
     "launch": "scitune.steps.decide",  # launch
     "launch_history": "scitune.steps.decide",  # launches

@@ -11,7 +11,7 @@ from planted import Outcome, plant_reruns, plant_store, planted_experiment
 from scitune import Store
 from scitune.analysis.compare import ADOPT, NOT_ENOUGH, WORSE
 from scitune.analysis.review import review
-from scitune.errors import NotAdopted
+from scitune.errors import NotAdopted, UsageError
 from scitune.steps.decide import compare_trials, launch
 from scitune.steps.naming import resolve_trial
 from scitune.steps.report import load
@@ -127,3 +127,67 @@ def test_the_report_and_compare_give_one_verdict_and_never_a_tie_beside_a_gap(tm
     words = compared.verdict.split(" - ")[0]
     assert f"verdict: {words}" in goal.evidence
     db.close()
+
+
+# -- study variance -------------------------------------------------------------------------------
+
+
+def _study_train(hp, trial):
+    """The objective depends on the learning rate (so the search's points matter) plus seed noise."""
+    import math
+    import random
+
+    noise = random.Random(trial.seed).gauss(0.0, 0.001)
+    final = 0.1 + 0.05 * (math.log10(hp["learning_rate"]) + 2.5) ** 2 + noise
+    for step in range(1, trial.max_train_steps + 1):
+        if trial.should_eval(step):
+            trial.report(step, val_error=final + 0.2 / step)
+
+
+@pytest.mark.slow
+def test_a_study_searched_again_with_other_seeds_shows_its_study_variance(tmp_path) -> None:
+    from scitune import parse_experiment, run_experiment
+    from scitune.steps.retrain import plan_study_reruns, retrain, rerun_study
+
+    text = ("experiment: sv\ngoal: study variance\ntrain: x:train\nobjective: {metric: val_error, mode: min}\n"
+            "budget: {trials_per_study: 4, max_train_steps: 4, eval_every: 2}\n"
+            "hyperparameters:\n  scientific: {width: [1, 2]}\n"
+            "  nuisance: {learning_rate: {low: 1.0e-4, high: 1.0e-1, scale: log}}\n")
+    db = Store(str(tmp_path / "sv.db"))
+    run_experiment(parse_experiment(text), db, config_text=text, train=_study_train, workers=1)
+    before = db.trials("sv")
+    done = rerun_study(db, "sv", "width=1", 2, train=_study_train)
+    assert done.run.states["completed"] == 8 and done.variance is not None
+    v = done.variance
+    assert v.n == 3 and v.std is not None and v.std > 0.0  # other Halton points: other bests
+    assert v.bests[0] == pytest.approx(before[before["study"] == "width=1"]["best_value"].min())
+    # kept out of the search: the study's results read the same, and asking again adds nothing
+    assert len(db.trials("sv")) == len(before)
+    again = plan_study_reruns(db, "sv", "width=1", 2)
+    assert again.finished == again.total == 8 and len(set(again.seeds)) == 2
+    # compare and the report show it beside the trial variance
+    for study in ("width=1", "width=2"):
+        retrain(db, "sv", study, 3, train=_study_train)
+    evidence = compare_trials(db, resolve_trial(db, "sv", "width=2"), resolve_trial(db, "sv", "width=1"))
+    assert any(line.startswith("study variance: sv/width=1/") and "over 3 search seeds" in line
+               for line in evidence.lines())
+    assert evidence.as_record()["study_variance"][1]["std"] == pytest.approx(v.std)
+    _, goal = _goal(db, "sv")
+    assert "Study variance: width=1's best moves by sd" in goal.evidence
+    db.close()
+
+
+def test_retrain_names_a_trial_or_a_study_and_compare_can_borrow(quantised_store, tmp_path) -> None:
+    from helpers import cli
+
+    url = quantised_store.url
+    neither = cli("retrain", "quant", "--store", url)
+    both = cli("retrain", "quant", "--trial", "best", "--study", "variant=a", "--store", url)
+    for result in (neither, both):  # a UsageError: the CLI's edge prints it as one line, exit code 2
+        assert isinstance(result.exception, UsageError) and "either --trial" in str(result.exception)
+    refused = cli("launch", "quant", "--trial", "variant=b", "--note", "n", "--store", url)
+    assert refused.exit_code == 0  # the first launch has nothing to beat
+    lone = cli("compare", "quant/variant=b", "quant/variant=a", "--store", url)
+    assert lone.exit_code == 0 and "verdict: not enough evidence - quant/variant=b/" in lone.output
+    lent = cli("compare", "quant/variant=b", "quant/variant=a", "--borrow-variance", "--store", url)
+    assert lent.exit_code == 0 and "borrowed from" in lent.output and "taken back by" in lent.output

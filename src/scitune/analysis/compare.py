@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from scitune.analysis.readings import SMOOTHED, Reading, choose_reading, metric_quantum
+from scitune.analysis.readings import SMOOTHED, Reading, choose_reading, max_normal_moments, metric_quantum
 
 ADOPT, NOT_ENOUGH, WORSE = "adopt", "not enough evidence", "worse"
 VERDICTS = (ADOPT, NOT_ENOUGH, WORSE)
@@ -169,8 +169,17 @@ def compare_samples(
         if borrow_variance:
             notes.append(f"{single.label} has no reruns of its own: its trial variance is borrowed from "
                          f"{measured.label}'s (as asked), so this verdict cannot fully account for trial variance")
+            picked = selected[0] if single is a else selected[1]
+            tested = gain
+            if sd and picked and picked > 1:
+                # The best of `picked` trials is expected to beat its own mean by sd * E[max of picked normals]:
+                # a value chosen for its luck is judged after taking that luck back.
+                luck = sd * max_normal_moments(int(picked))[0]
+                tested = gain - luck if single is b else gain + luck
+                notes.append(f"{single.label}'s value is taken back by {luck:.3g} for the luck that picked it (the "
+                             f"expected best of {picked} draws of the borrowed noise) before it is tested")
             if sd:
-                low, high, p_value = _t_bounds(gain, sd * math.sqrt(1 / a.n + 1 / b.n), measured.n - 1, alpha)
+                low, high, p_value = _t_bounds(tested, sd * math.sqrt(1 / a.n + 1 / b.n), measured.n - 1, alpha)
         else:
             notes.append(f"{single.label} has no reruns of its own, so this verdict cannot fully account for trial "
                          f"variance: retrain it, or borrow {measured.label}'s variance explicitly (--borrow-variance)")

@@ -25,7 +25,7 @@ import pandas as pd
 from scitune.analysis.compare import ADOPT, DEFAULT_ALPHA, Comparison, compare_readings
 from scitune.analysis.ranking import oriented, ranked
 from scitune.analysis.readings import Reading
-from scitune.analysis.variance import TrialVariance
+from scitune.analysis.variance import StudyVariance, TrialVariance
 from scitune.config import StudySpec
 
 
@@ -43,6 +43,7 @@ class StudyBest:
     spread: float | None = None  # best minus top_k-th best (absolute); None with fewer than 2 completed
     retrain: TrialVariance | None = None  # the best trial's reruns, when it was retrained
     readings: tuple[Reading, ...] = ()  # the side the goal compares: its reruns' readings, or the best trial's
+    reading: Reading | None = None  # the best trial's own reading of its curve
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class GoalAnswer:
     p_value: float | None = None  # the comparison's one-sided p-value that the first beats the second
     decisive: bool | None = None  # the comparison says adopt; None when there is nothing to compare
     comparison: Comparison | None = None  # the second (baseline) against the first (candidate)
+    study_variance: dict[str, StudyVariance] = field(default_factory=dict)  # studies searched again, by name
 
 
 def study_bests(
@@ -101,6 +103,7 @@ def study_bests(
                 spread=float(abs(top[-1] - top[0])) if len(top) > 1 else None,
                 retrain=(retrain or {}).get(trial_id) if trial_id is not None else None,
                 readings=side,
+                reading=readings.get(trial_id) if trial_id is not None else None,
             )
         )
     return out
@@ -128,24 +131,40 @@ def _compare(second: StudyBest, first: StudyBest, mode: str, alpha: float, extra
                             selected=(_selected(second), _selected(first)), extra_values=extra)
 
 
+def _search_value(b: StudyBest, reading: str) -> float:
+    """The study's best trial read as the comparison reads (its smoothed reading on noisy curves)."""
+    return b.reading.value(reading) if b.reading is not None else float(b.best_value)  # type: ignore[arg-type]
+
+
 def goal_answer(bests: list[StudyBest], mode: str, alpha: float = DEFAULT_ALPHA,
-                extra_values: Sequence[float] = ()) -> GoalAnswer:
+                extra_values: Sequence[float] = (), study_variance: Mapping[str, StudyVariance] | None = None) -> GoalAnswer:
     """Rank the studies by their best objectives and settle the first two with ``compare``'s core:
     the second as the baseline, the first as the candidate, each side its best trial's reruns (or
-    its own value). When the comparison finds the second ahead, the two swap places, so the study
-    named first is always the one the comparison puts ahead. Decisive means the comparison says
-    adopt. ``extra_values``: other values of the objective (curves) to infer its quantum from."""
+    its own value). Decisive means the comparison says adopt.
+
+    Which study comes first is decided by the **search** (each study's best trial, read the way the
+    comparison reads: smoothed on noisy curves), never by the reruns that then test it: the test
+    is one-sided at ``alpha`` in a direction chosen before looking at them, so on a scientific value
+    with no effect the answer is decisive in at most ``alpha`` of experiments. Only when the search
+    cannot order the two (equal values, as on a coarse metric) do the reruns' means order them.
+    When the reruns contradict the search (the comparison says ``worse``), the answer is not
+    decisive and says so. ``extra_values``: other values of the objective (curves) to infer its
+    quantum from; ``study_variance``: the studies searched again with other seeds
+    (:func:`scitune.analysis.variance.study_variances`), shown beside the trial variance."""
+    shown = dict(study_variance or {})
     have = [b for b in bests if b.best_value is not None]
     missing = [b.study for b in bests if b.best_value is None]
     have.sort(key=lambda b: float(oriented(b.best_value, mode)))  # type: ignore[arg-type]
     if len(have) < 2:
-        return GoalAnswer(have, missing)
+        return GoalAnswer(have, missing, study_variance=shown)
     first, second = have[0], have[1]
-    comparison = _compare(second, first, mode, alpha, extra_values)
-    if comparison.gain < 0:
+    probe = _compare(second, first, mode, alpha, extra_values)
+    ahead = float(oriented(_search_value(second, probe.reading), mode)) - float(
+        oriented(_search_value(first, probe.reading), mode))
+    if ahead < 0 or (ahead == 0 and probe.gain < 0):
         first, second = second, first
         have[0], have[1] = first, second
-        comparison = _compare(second, first, mode, alpha, extra_values)
+    comparison = _compare(second, first, mode, alpha, extra_values)
     if comparison.accounts_for_variance:
         a, b = comparison.baseline, comparison.candidate
         noise = max(max(a.std or 0.0, comparison.floor), max(b.std or 0.0, comparison.floor))
@@ -154,4 +173,5 @@ def goal_answer(bests: list[StudyBest], mode: str, alpha: float = DEFAULT_ALPHA,
         spreads = [s for s in (first.spread, second.spread) if s is not None]
         noise, source = (max(spreads) if spreads else None), "top_k"
     p = comparison.p_value
-    return GoalAnswer(have, missing, abs(comparison.gain), noise, source, p, comparison.verdict == ADOPT, comparison)
+    return GoalAnswer(have, missing, abs(comparison.gain), noise, source, p, comparison.verdict == ADOPT, comparison,
+                      shown)

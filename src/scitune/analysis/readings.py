@@ -8,8 +8,8 @@ and every rerun read the same way reproduces that optimism instead of removing i
 reads each curve two ways:
 
 - ``best``: the raw best evaluation (what the search ranks trials by);
-- ``smoothed``: the raw evaluations in a **window around the smoothed curve's best step** (a
-  fifth of the evaluations, at least 5; the smoothing is the curve checks' running median),
+- ``smoothed``: the raw evaluations in a **window around the smoothed curve's best step** (two
+  fifths of the evaluations, at least 5; the smoothing is the curve checks' running median),
   averaged by a straight line through them read at that step: the window's mean when the best lies
   mid-window, and no lag when it is the last evaluation of a curve still improving. Averaging ``w``
   evaluations divides the noise by about ``sqrt(w)``, and the window is placed by the smoothed
@@ -45,7 +45,7 @@ from scitune.analysis.ranking import oriented
 
 BEST, SMOOTHED = "best", "smoothed"
 READINGS = (BEST, SMOOTHED)
-WINDOW_SHARE = 0.2  # of a curve's evaluations averaged by the smoothed reading
+WINDOW_SHARE = 0.4  # of a curve's evaluations the smoothed reading averages (chosen with benchmarks.calibration_verdicts)
 MIN_WINDOW = 5
 COMPETE_WIDTHS = 2.0  # evaluations within this many noise widths of the smoothed best compete for the minimum
 # The smoothed reading replaces the raw best when a curve's expected optimism exceeds this share of what

@@ -26,7 +26,7 @@ from scitune.analysis.ranking import top_trials
 from scitune.analysis.readings import read_trials
 from scitune.analysis.sampling import Feasibility, NearBest, feasibility, near_best
 from scitune.analysis.step_budget import StepVerdict, step_verdicts
-from scitune.analysis.variance import TrialVariance, study_noise, trial_variances
+from scitune.analysis.variance import TrialVariance, study_noise, study_variances, trial_variances
 from scitune.config import Experiment, ReportSettings, StudySpec
 
 
@@ -78,7 +78,7 @@ def review(
     readings = read_trials(metrics, metric, mode)  # the goal reads its sides as `compare` does
     bests = study_bests(trials, studies, mode, settings.top_k, variances, readings)
     answer = goal_answer(bests, mode, extra_values=metrics.loc[metrics["name"] == metric, "value"].dropna().tolist()
-                         if len(metrics) else ())
+                         if len(metrics) else (), study_variance=study_variances(trials, retrain, mode))
     budgets = budget_curves(trials, mode, names, study_noise(variances)) if len(trials) else []
     steps = step_verdicts(top, late_gains(diagnoses, metric), budget.max_train_steps, late_fraction=settings.late_fraction,
                           early_fraction=settings.early_fraction, min_late_gain=settings.min_late_gain)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scitune.analysis.ranking import ranked
 from scitune.states import UNFINISHED, UNUSABLE, TrialState
 
 DEFAULT_CONFIDENCE = 0.95
@@ -156,3 +157,61 @@ def study_noise(variances: Mapping[int, TrialVariance]) -> dict[str, float]:
             sums[0] += (v.n - 1) * v.std**2
             sums[1] += v.n - 1
     return {study: math.sqrt(ss / df) for study, (ss, df) in pooled.items() if df > 0}
+
+
+# -- study variance: the same study searched again with other quasi-random seeds ---------------------
+
+SEARCH_SEED_MARK = "/search-seed="  # a study rerun is named STUDY/search-seed=SEED
+
+
+def study_rerun_name(study: str, seed: int) -> str:
+    return f"{study}{SEARCH_SEED_MARK}{int(seed)}"
+
+
+def rerun_of(name: str) -> str | None:
+    """The study a study rerun's name reruns, or None for any other study name."""
+    head, mark, seed = str(name).rpartition(SEARCH_SEED_MARK)
+    return head if mark and seed.lstrip("-").isdigit() else None
+
+
+@dataclass(frozen=True)
+class StudyVariance:
+    """How far a study's best objective moves when the whole study is searched again with other
+    quasi-random seeds (other points, other training seeds): the playbook's second source of
+    variation, beside a trial's retrain variance. ``bests`` holds the original study's best first,
+    then each rerun's that has a completed trial; ``std`` is None below two."""
+
+    study: str
+    bests: tuple[float, ...]
+    mean: float | None
+    std: float | None
+    unfinished: int = 0  # study reruns with trials still to run
+
+    @property
+    def n(self) -> int:
+        return len(self.bests)
+
+
+def study_variances(search: pd.DataFrame, reruns: pd.DataFrame | None, mode: str) -> dict[str, StudyVariance]:
+    """Each study searched again at least once: the spread of its best objective over its search
+    seeds. ``search``: the search trials; ``reruns``: retrain-kind trials (``Store.trials(name,
+    kind="retrain")``), of which the study reruns (named by :func:`study_rerun_name`) are used."""
+    if reruns is None or reruns.empty or search is None or search.empty:
+        return {}
+    names = reruns["study"].map(rerun_of)
+    mine = reruns[names.notna()].assign(_of=names[names.notna()])
+    out = {}
+    for study, group in mine.groupby("_of", sort=False):
+        bests = []
+        original = ranked(search[search["study"] == study], mode)
+        if not original.empty:
+            bests.append(float(original.iloc[0]["best_value"]))
+        unfinished = 0
+        for _, rerun in group.groupby("study", sort=True):
+            done = ranked(rerun, mode)
+            unfinished += int(rerun["state"].isin(UNFINISHED).any())
+            if not done.empty:
+                bests.append(float(done.iloc[0]["best_value"]))
+        mean, std, _, _ = describe(bests)
+        out[str(study)] = StudyVariance(str(study), tuple(bests), mean, std, unfinished)
+    return out

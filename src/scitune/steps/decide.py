@@ -31,9 +31,10 @@ import yaml
 from scitune.analysis.compare import ADOPT, DEFAULT_ALPHA, NOT_ENOUGH, Comparison, compare_readings, describe_comparison
 from scitune.analysis.ranking import ranked
 from scitune.analysis.readings import Reading, read_trials
+from scitune.analysis.variance import StudyVariance
 from scitune.errors import NotAdopted, ScituneError
 from scitune.steps.naming import TrialRef, resolve_side, resolve_trial
-from scitune.steps.retrain import variance_of
+from scitune.steps.retrain import study_variances_of, variance_of
 from scitune.store import ExperimentRecord, LaunchRecord, Store
 
 DEFAULT_SEEDS = 5  # reruns suggested when a side has none and no estimate says how many
@@ -56,6 +57,7 @@ class Evidence:
     candidate: TrialRef
     metric: str
     comparison: Comparison
+    studies: tuple[StudyVariance | None, StudyVariance | None] = (None, None)  # each side's study variance
 
     def suggestions(self) -> list[str]:
         """Retrain commands that would let a later comparison account for the noise, or settle it."""
@@ -69,11 +71,27 @@ class Evidence:
                 if side.n < 2 or (c.verdict == NOT_ENOUGH and side.n < target)]
 
     def lines(self) -> list[str]:
-        return describe_comparison(self.comparison, self.metric) + [f"run: {cmd}" for cmd in self.suggestions()]
+        return (describe_comparison(self.comparison, self.metric) + self.study_lines()
+                + [f"run: {cmd}" for cmd in self.suggestions()])
+
+    def study_lines(self) -> list[str]:
+        """Study variance beside trial variance, for each side whose study was searched again."""
+        out = []
+        for side, v in zip((self.comparison.baseline, self.comparison.candidate), self.studies):
+            if v is None or v.std is None:
+                continue
+            trial = f"trial sd {side.std:.4g} over its reruns" if side.std is not None else "no trial sd measured"
+            which = ("study variance dominates" if side.std is None or v.std > side.std
+                     else "trial variance dominates")
+            out.append(f"study variance: {side.label}'s study best moves by sd {v.std:.4g} over {v.n} search seeds; "
+                       f"{trial}: {which}")
+        return out
 
     def as_record(self) -> dict[str, Any]:
         return {**self.comparison.as_record(), "metric": self.metric, "baseline_id": self.baseline.id,
-                "candidate_id": self.candidate.id, "summary": self.lines()}
+                "candidate_id": self.candidate.id, "summary": self.lines(),
+                "study_variance": [None if v is None else {"study": v.study, "bests": list(v.bests), "std": v.std}
+                                   for v in self.studies]}
 
 
 def comparison_row(evidence: Evidence) -> pd.DataFrame:
@@ -131,7 +149,8 @@ def compare_trials(store: Store, baseline: TrialRef, candidate: TrialRef, alpha:
     comparison = compare_readings(a, b, a_mode, alpha=alpha, labels=(baseline.label, candidate.label),
                                   borrow_variance=borrow_variance, selected=(a_selected, b_selected),
                                   extra_values=a_extra + b_extra)
-    return Evidence(baseline, candidate, a_metric, comparison)
+    studies = tuple(study_variances_of(store, t.experiment).get(t.study) for t in (baseline, candidate))
+    return Evidence(baseline, candidate, a_metric, comparison, studies)  # type: ignore[arg-type]
 
 
 # -- launches -----------------------------------------------------------------------------------------

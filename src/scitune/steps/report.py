@@ -121,7 +121,8 @@ def load(store: Store, name: str, settings: ReportSettings | None = None) -> Rep
     trials = store.trials(name)
     top = top_trials(trials, experiment.objective.mode, settings.top_k) if len(trials) else trials
     retrain = store.trials(name, kind=StudyKind.RETRAIN)
-    ids = (top["id"].tolist() if len(top) else []) + retrain["id"].tolist()  # reruns too: the goal reads their curves
+    reruns = retrain[retrain["parent_trial_id"].notna()] if len(retrain) else retrain
+    ids = (top["id"].tolist() if len(top) else []) + reruns["id"].tolist()  # reruns too: the goal reads their curves
     metrics = store.metrics(ids) if ids else pd.DataFrame(columns=["trial_id", "name", "step", "value"])
     return ReportData(experiment, record, studies, trials, metrics, retrain if len(retrain) else None, store.url)
 

@@ -3,7 +3,8 @@
 Playbook ("Determining whether to adopt a training pipeline change or hyperparameter
 configuration"): before adopting a change, rerun the best trial several times to see how far its
 result moves with the seed alone. ``scitune retrain EXPERIMENT --trial T --seeds N`` is
-:func:`retrain`. In order:
+:func:`retrain` (``--study S --search-seeds N`` is :func:`rerun_study`: the whole study searched
+again with other quasi-random seeds, for its study variance). In order:
 
 1. resolve the trial (:mod:`scitune.steps.naming`); it must have finished training;
 2. plan: the reruns form a study of kind ``retrain`` named ``STUDY/NUMBER/retrain``, tied to the
@@ -20,13 +21,21 @@ interrupted retrain resumes like ``scitune run``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from scitune.analysis.variance import TrialVariance, trial_variance, trial_variances
+from scitune.analysis.variance import (
+    StudyVariance,
+    TrialVariance,
+    study_rerun_name,
+    study_variances,
+    trial_variance,
+    trial_variances,
+)
 from scitune.errors import UsageError
 from scitune.run.local import LocalRunner, ProgressFn, RunSummary
 from scitune.run.program import Program, TrainFn, as_program, load_program
-from scitune.search import rerun_seeds
+from scitune.search import QuasiRandomSearch, rerun_seeds, trial_seed
 from scitune.states import FINISHED, StudyKind, TrialState
 from scitune.steps.naming import TrialRef, resolve_trial
 from scitune.store import Store
@@ -143,3 +152,95 @@ def variance_of(store: Store, trial: TrialRef) -> TrialVariance:
         return trial_variance(v.values, trial_id=trial.id, original=trial.best_value, unstable=v.unstable,
                               unfinished=v.unfinished, study=trial.study, trial=trial.number, ids=v.ids)
     return trial_variance([], trial_id=trial.id, original=trial.best_value, study=trial.study, trial=trial.number)
+
+
+# -- study variance: a whole study searched again with other quasi-random seeds ----------------------
+
+
+@dataclass(frozen=True)
+class StudyRerunPlan:
+    """Study reruns made ready in the store: ``study`` searched again at each of ``seeds``."""
+
+    experiment: str
+    experiment_id: int
+    study: str
+    seeds: tuple[int, ...]  # the search seeds of the reruns (the experiment's own is not among them)
+    study_ids: tuple[int, ...]
+    total: int  # trials in all reruns
+    finished: int  # of them, finished before this run
+
+    @property
+    def headline(self) -> str:
+        return f"{self.experiment}/{self.study}: searched again with {len(self.seeds)} other quasi-random seeds"
+
+
+def plan_study_reruns(store: Store, experiment: str, study: str, search_seeds: int) -> StudyRerunPlan:
+    """Record ``search_seeds`` reruns of a whole quasi-random study, each with another search seed
+    (:func:`scitune.search.rerun_seeds` of the experiment's seed: other Halton points, other training
+    seeds), as retrain-kind studies named ``STUDY/search-seed=SEED``: kept out of the search results
+    like a trial's reruns. Idempotent, and ``--search-seeds 2`` then ``3`` adds one more."""
+    if search_seeds < 1:
+        raise UsageError("--search-seeds must be at least 1")
+    record = store.experiment(experiment)
+    definition = record.experiment
+    if definition.search.algorithm != "quasi_random":
+        raise UsageError(f"{experiment} uses a {definition.search.algorithm} search: only a quasi-random study can "
+                         "be searched again with other seeds")
+    parent = store.study(record, study)
+    n = definition.budget.trials_per_study
+    context = {**definition.fixed, **parent.scientific}
+    seeds = tuple(rerun_seeds(definition.search.seed, search_seeds))
+    ids = []
+    for seed in seeds:
+        search = QuasiRandomSearch(definition.space, seed)
+        points = search.points(0, n, context)
+        sid = store.ensure_study(record.id, study_rerun_name(study, seed), parent.scientific,
+                                 {**search.describe(), "rerun_of": study}, kind=StudyKind.RETRAIN)
+        store.ensure_trials(sid, [(i, {**context, **p}, trial_seed(seed, i)) for i, p in enumerate(points)])
+        ids.append(sid)
+    reruns = store.trials(experiment, kind=StudyKind.RETRAIN)
+    mine = reruns[reruns["study"].isin([study_rerun_name(study, s) for s in seeds])]
+    return StudyRerunPlan(experiment, record.id, study, seeds, tuple(ids), len(mine),
+                          int(mine["state"].isin(FINISHED).sum()))
+
+
+@dataclass(frozen=True)
+class StudyRerunResult:
+    plan: StudyRerunPlan
+    run: RunSummary
+    variance: StudyVariance | None
+
+
+def rerun_study(
+    store: Store,
+    experiment: str,
+    study: str,
+    search_seeds: int,
+    *,
+    workers: int = 1,
+    on_plan: Callable[[StudyRerunPlan], None] | None = None,
+    on_progress: ProgressFn | None = None,
+    train: TrainFn | Program | None = None,
+) -> StudyRerunResult:
+    """``scitune retrain EXPERIMENT --study S --search-seeds N``: search study ``S`` again with ``N``
+    other quasi-random seeds and describe its **study variance** (the spread of its best objective
+    over the search seeds, the original's included), which ``compare`` and the report show beside
+    the trial variance."""
+    plan = plan_study_reruns(store, experiment, study, search_seeds)
+    if on_plan is not None:
+        on_plan(plan)
+    record = store.experiment(experiment)
+    definition = record.experiment
+    program = as_program(train) if train is not None else load_program(
+        definition, record.folder, str(record.config_path or record.name))
+    runner = LocalRunner(store, definition, program, workers=workers, on_progress=on_progress,
+                         study_ids=list(plan.study_ids))
+    summary = runner.run(plan.experiment_id)
+    store.settle()
+    return StudyRerunResult(plan, summary, study_variances_of(store, experiment).get(study))
+
+
+def study_variances_of(store: Store, experiment: str) -> dict[str, StudyVariance]:
+    """Every study of ``experiment`` searched again: its study variance, by study name."""
+    mode = store.experiment(experiment).objective.mode
+    return study_variances(store.trials(experiment), store.trials(experiment, kind=StudyKind.RETRAIN), mode)

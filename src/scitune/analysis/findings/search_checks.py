@@ -364,11 +364,25 @@ def goal_finding(answer: GoalAnswer, metric: str, mode: str, studies: int, top_k
     if c is not None:
         evidence += " " + " ".join([compare_verdict_line(c) + "."] + [f"Note: {n}." for n in (c.reading_note, c.assumption) if n])
     data.update(verdict=None if c is None else c.verdict, reading=None if c is None else c.reading)
+    for b in (first, second):  # study variance (searched again with other seeds) beside trial variance
+        sv = answer.study_variance.get(b.study)
+        if sv is not None and sv.std is not None:
+            trial_sd = measured(b.retrain).std if measured(b.retrain) is not None else None
+            evidence += (f" Study variance: {b.study}'s best moves by sd {num(sv.std)} over {sv.n} search seeds"
+                         + (f" (trial sd {num(trial_sd)}: {'study' if sv.std > trial_sd else 'trial'} variance "
+                            "dominates)." if trial_sd is not None else "."))
+            data.setdefault("study_variance", {})[b.study] = {"bests": list(sv.bests), "std": sv.std}
     retrained = answer.noise_source == "retrain"
     if answer.decisive:
         title = f"{first.study} gives the {word} {metric}{read}: {num(lead)} vs {num(other)}"
         suggestion = "the lead survives retrain variance; adopt it if the gain is worth its added complexity."
         severity = INFO
+    elif c is not None and c.verdict == "worse":
+        title = (f"Not settled: the search put {first.study} ahead on {metric}{read}, but its reruns are worse than "
+                 f"{second.study}'s beyond the noise ({num(lead)} vs {num(other)})")
+        suggestion = ("the search's order was luck: compare the two with `scitune compare` and add retrains before "
+                      "concluding.")
+        severity = WARNING
     elif not answer.gap:
         title = f"Not settled: {first.study} and {second.study} tie on {metric}{read} ({num(lead)})"
         suggestion = ("retrain the best trial of each value with several seeds before concluding anything."
