@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from scitune.cli._app import StoreOption, TrainingDisplay, app, err, invocation, out
+from scitune.cli.check import print_review
 from scitune.cli.results import print_status
 from scitune.steps.run import RunPlan, run_experiment
 from scitune.store import Store, display_url
@@ -50,7 +51,8 @@ def run(
                       f"{how}, store {display_url(store)}{resume}", highlight=False)
 
         summary = run_experiment(file, store, command=invocation(), executor=executor.value, workers=workers,
-                                 address=address, on_plan=on_plan, on_progress=display.on_progress)
+                                 address=address, on_plan=on_plan, on_progress=display.on_progress,
+                                 on_check=lambda review: print_review(review, verbose=False))
     print_status(Store(store), summary.experiment)
     if summary.interrupted:
         err.print(f"stopped: {summary.states['interrupted']} trial(s) marked interrupted; run the same command again to resume")

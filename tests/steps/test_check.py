@@ -1,0 +1,52 @@
+"""``scitune check`` and the design review at the start of ``scitune run``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers import cli
+from planted import experiment_yaml
+from scitune import run_experiment
+from scitune.errors import DesignRefused
+from scitune.steps.check import check_experiment, refuse
+
+STEP_BUDGET = experiment_yaml("refused", trials=10, scientific="{width: [8]}").replace(
+    "learning_rate: {low: 1.0e-4, high: 1.0e-1, scale: log}",
+    "learning_rate: {low: 1.0e-4, high: 1.0e-1, scale: log}\n    max_train_steps: [4, 8]",
+)
+
+
+def test_run_refuses_a_step_budget_tuned_as_nuisance_before_the_store_is_touched(workdir: Path) -> None:
+    (workdir / "exp.yaml").write_text(STEP_BUDGET)
+    seen = []
+    with pytest.raises(DesignRefused, match="refused by the design review: the step budget") as err:
+        run_experiment(workdir / "exp.yaml", str(workdir / "s.db"), on_check=seen.append)
+    assert "check: {ignore: [step_budget_nuisance]}" in (err.value.hint or "")
+    assert err.value.exit_code == 2 and [i.rule for i in err.value.issues] == ["step_budget_nuisance"]
+    assert not (workdir / "s.db").exists()  # nothing written
+    assert [i.rule for i in seen[0].refusals] == ["step_budget_nuisance"]  # told before refusing
+
+
+def test_check_prints_every_issue_with_its_section_and_exits_2_on_a_refusal(workdir: Path) -> None:
+    (workdir / "exp.yaml").write_text(STEP_BUDGET)
+    result = cli("check", "exp.yaml")
+    assert result.exit_code == 2
+    assert "refuse step_budget_nuisance: the step budget (max_train_steps)" in result.stdout
+    assert 'playbook: "Deciding how long to train when training is not compute-bound"' in result.stdout
+    assert "1 refusal(s), 0 warning(s), 0 note(s)" in result.stdout
+
+    (workdir / "ok.yaml").write_text(experiment_yaml("fine"))
+    fine = cli("check", "ok.yaml")
+    assert fine.exit_code == 0 and "the design review found nothing to fix" in fine.stdout
+
+
+def test_a_silenced_refusal_lets_the_run_go_on(workdir: Path) -> None:
+    silenced = STEP_BUDGET + "check: {ignore: [step_budget_nuisance]}\n"
+    (workdir / "exp.yaml").write_text(silenced)
+    review = check_experiment(workdir / "exp.yaml")
+    refuse(review)  # nothing to refuse
+    assert not review.issues and [i.rule for i in review.ignored] == ["step_budget_nuisance"]
+    shown = cli("check", "exp.yaml")
+    assert shown.exit_code == 0 and "silenced by the file's check: section: step_budget_nuisance" in shown.stdout
