@@ -127,7 +127,7 @@ def execute(
 
 
 def run_experiment(
-    experiment: Experiment | str | Path,
+    experiment: Experiment | Loaded | str | Path,
     store: Store | str | None = None,
     *,
     config_text: str | None = None,
@@ -143,13 +143,17 @@ def run_experiment(
 ) -> RunSummary:
     """Run (or resume) every study of ``experiment``: ``scitune run FILE`` as one call.
 
-    ``experiment`` is the path of an experiment file, or an :class:`Experiment` with the file's
-    ``config_text``; ``store`` a :class:`Store` or its URL (default ``./scitune.db``). See
+    ``experiment`` is the path of an experiment file, an :class:`Experiment` with the file's
+    ``config_text``, or one :func:`scitune.steps.define.define_experiment` built from Python values;
+    ``store`` a :class:`Store` or its URL (default ``./scitune.db``). See
     :func:`execute` for ``executor``, ``workers`` and ``address``; ``on_plan`` sees the plan before
     any trial trains, ``on_progress`` the trials by state while they do; ``on_check`` the design
     review, whose refusals (:class:`~scitune.errors.DesignRefused`) stop the run before the store is
     touched."""
-    loaded = load(experiment, config_text=config_text, config_path=config_path, train=train)
+    if isinstance(experiment, Loaded):  # scitune.steps.define.define_experiment's, say
+        loaded = experiment if train is None else replace(experiment, program=as_program(train))
+    else:
+        loaded = load(experiment, config_text=config_text, config_path=config_path, train=train)
     review = check_experiment(loaded.experiment)
     if on_check is not None:
         on_check(review)
