@@ -215,7 +215,7 @@ class Report:
             f"<p><b>{_e(trust_line([answer, *self.findings]))}</b></p>",
         ]
         if self.findings:
-            parts.append("<ol>" + "".join(
+            parts.append('<ol start="2">' + "".join(  # numbered as `scitune next` cites them: the answer is 1
                 f"<li>{_badge(f.severity)} <b>{_e(f.title)}</b><br><small>{_e(f.evidence)} <b>Do:</b> "
                 f"{_e(f.suggestion)}</small></li>" for f in self.findings) + "</ol>")
         if self.passed:
