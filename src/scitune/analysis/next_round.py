@@ -10,8 +10,9 @@ number behind it:
   finding's ``suggested_bound``, kept inside the parameter's domain (a declared ``domain``, else an
   obvious one: probabilities in [0, 1], nonnegative ranges stay nonnegative). Weak edges and edges
   of divergence are noted, not widened;
-- "only a few trials near the best" or "more trials would likely still help" raises
-  ``trials_per_study`` to the finding's suggestion (twice the budget);
+- "only a few trials near the best", or "more trials would likely still help" as a warning (the gain
+  could change the answer), raises ``trials_per_study`` to the finding's suggestion (twice the
+  budget); as a note it is listed, not acted on;
 - "still improving when training stopped" doubles ``max_train_steps``; "saturated early" lowers it
   to the finding's suggestion; ``eval_every`` keeps the number of evaluations;
 - an answer not settled (the goal's finding is a warning) adds a retrain plan: each study's best
@@ -145,7 +146,8 @@ def plan_next(experiment: Experiment, result: Review) -> NextPlan:
                                   f"{where}: {finding.study}: only {finding.data['near_best']} of "
                                   f"{finding.data['completed']} completed trials near the best; {trials} -> {2 * trials}",
                                   number, finding.check))
-        elif finding.check == "more_trials" and finding.data.get("finished", 0) >= trials:
+        elif (finding.check == "more_trials" and finding.severity == WARNING
+              and finding.data.get("finished", 0) >= trials):
             gain = finding.data.get("last_doubling_gain")
             changes.append(Change(("budget", "trials_per_study"), trials, finding.data["suggested_trials_per_study"],
                                   f"{where}: {finding.study}: the expected best still improved by {num(gain)} over "
@@ -168,7 +170,7 @@ def plan_next(experiment: Experiment, result: Review) -> NextPlan:
             retrains = [b.study for b in result.answer.ranking]
             notes.append(f"{where}: {finding.title}: retrain each study's best trial with {RETRAIN_SEEDS} seeds "
                          "before concluding (commands below).")
-        elif finding.severity == WARNING and finding.check != "goal":
+        elif finding.check != "goal" and (finding.severity == WARNING or finding.check == "more_trials"):
             notes.append(f"{where}: {finding.title}: {finding.suggestion}")
     changes = _merge(changes)
     definition = apply(experiment.canonical(), changes)
