@@ -27,6 +27,9 @@ def print_review(review: DesignReview, *, verbose: bool = True) -> None:
             out.print(f"  [bold]do:[/bold] {escape(issue.suggestion)}", soft_wrap=True, highlight=False)
             out.print(f"  [dim]playbook: \"{issue.section}\"; silence with {escape(issue.silence)}[/dim]",
                       soft_wrap=True, highlight=False)
+    if review.issues and not verbose:
+        out.print("[dim]the evidence, what to do and the playbook section of each: scitune check FILE[/dim]",
+                  highlight=False)
     if review.ignored:
         rules = ", ".join(sorted({i.rule for i in review.ignored}))
         out.print(f"[dim]silenced by the file's check: section: {rules}[/dim]", highlight=False)

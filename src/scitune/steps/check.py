@@ -31,7 +31,7 @@ def refuse(review: DesignReview) -> None:
         first = review.refusals[0]
         more = f" (and {len(review.refusals) - 1} more)" if len(review.refusals) > 1 else ""
         raise DesignRefused(
-            f"{review.experiment}: refused by the design review: {first.title}{more}; {first.suggestion}",
+            f"{review.experiment}: refused by the design review: {first.title}{more}",
             review.refusals,
-            hint=f"see `scitune check FILE`; to run anyway, add {first.silence} to the experiment file",
+            hint=f"{first.suggestion} `scitune check FILE` explains; to run anyway, add {first.silence} to the file",
         )

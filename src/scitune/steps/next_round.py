@@ -36,6 +36,7 @@ from scitune.analysis.next_round import (
 from scitune.analysis.review import review
 from scitune.config import parse_experiment
 from scitune.errors import RefineRefused, ScituneError
+from scitune.states import UNFINISHED
 from scitune.steps.refine import refine_experiment
 from scitune.steps.report import load
 from scitune.store import Store
@@ -79,6 +80,10 @@ def next_round(store: Store, name: str, *, new_name: str | None = None, out: str
     new = new_name or next_name(name)
     definition = {**plan.definition, "experiment": new}
     notes = list(plan.notes)
+    unfinished = int(data.trials["state"].isin(list(UNFINISHED)).sum()) if len(data.trials) else 0
+    if unfinished:
+        notes.insert(0, f"{unfinished} trial(s) of '{name}' are unfinished: this plan reads the finished ones; "
+                        f"`scitune run` on its file finishes them first")
     if plan.kind == EXPLOIT:
         try:
             refined = refine_experiment(store, name, new_name=new)
