@@ -50,3 +50,11 @@ def test_a_silenced_refusal_lets_the_run_go_on(workdir: Path) -> None:
     assert not review.issues and [i.rule for i in review.ignored] == ["step_budget_nuisance"]
     shown = cli("check", "exp.yaml")
     assert shown.exit_code == 0 and "silenced by the file's check: section: step_budget_nuisance" in shown.stdout
+
+
+def test_run_prints_the_review_before_refusing(workdir: Path) -> None:
+    (workdir / "exp.yaml").write_text(STEP_BUDGET)
+    result = cli("run", "exp.yaml", "--store", str(workdir / "s.db"))
+    assert isinstance(result.exception, DesignRefused)  # the console entry point prints it as one line, exit 2
+    assert "refuse step_budget_nuisance: the step budget (max_train_steps)" in result.stdout
+    assert "scitune check FILE" in result.stdout and not (workdir / "s.db").exists()
