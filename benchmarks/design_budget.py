@@ -19,7 +19,7 @@ import numpy as np
 SIZES = (5, 10, 25, 50, 100, 200)
 
 
-def distances(reps: int = 100, dims: range = range(1, 7)) -> dict[tuple[int, int], float]:
+def distances(reps: int = 100, dims: range = range(1, 7), sizes: tuple[int, ...] = SIZES) -> dict[tuple[int, int], float]:
     from scitune.search import QuasiRandomSearch
     from scitune.space import RangeParam, SearchSpace
 
@@ -27,7 +27,7 @@ def distances(reps: int = 100, dims: range = range(1, 7)) -> dict[tuple[int, int
     out = {}
     for d in dims:
         space = SearchSpace.build([RangeParam(f"x{i}", 0.0, 1.0) for i in range(d)])
-        for n in SIZES:
+        for n in sizes:
             found = []
             for seed in range(reps):
                 points = QuasiRandomSearch(space, seed).points(0, n, {})

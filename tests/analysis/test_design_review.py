@@ -169,3 +169,22 @@ def test_sections_are_the_playbooks() -> None:
     assert set(SECTIONS) == set(DESIGN_RULES)
     for section in SECTIONS.values():
         assert section in text
+
+
+@pytest.mark.slow
+def test_the_trial_budget_keeps_the_best_trial_as_close_to_the_optimum_as_dimensions_grow() -> None:
+    """benchmarks/design_budget.py, fewer repetitions: at trials_needed(d) the best quasi-random
+    trial's squared distance to a random optimum, per dimension, stays about the same for d = 2..6;
+    at half the budget it is worse (by 25% or more here)."""
+    import sys
+
+    from helpers import REPO
+
+    sys.path.insert(0, str(REPO))
+    from benchmarks.design_budget import distances
+
+    sizes = tuple(sorted({trials_needed(d) for d in range(2, 7)} | {trials_needed(d) // 2 for d in range(2, 7)}))
+    table = distances(reps=40, dims=range(2, 7), sizes=sizes)
+    at_budget = [table[(d, trials_needed(d))] for d in range(2, 7)]
+    assert max(at_budget) < 2.5 * min(at_budget)
+    assert all(table[(d, trials_needed(d) // 2)] > 1.2 * table[(d, trials_needed(d))] for d in (3, 4, 5, 6))
