@@ -16,6 +16,7 @@ whose ``_repr_html_`` Jupyter shows as the cell's output::
     notebook.check(exp)                        # the design review (scitune check)
     notebook.run(exp, "nb.db")                 # a progress bar while it runs, then each study's status
     notebook.report("nb.db", "nb")             # the answer, the findings and the plots, inline
+    notebook.next_round("nb.db", "nb")         # the next round's file (scitune next), shown
 
 The progress bar is an HTML ``<progress>`` element updated in place (IPython's display handles: no
 widget library needed); outside IPython it prints a line per update instead. Plots are the
@@ -251,3 +252,42 @@ def report(store: Store | str | None, experiment: str, *, plots: bool = True) ->
                 figures.append(plot.figure())
     return Report(data.experiment.name, data.experiment.goal, answer, rest, [CHECKS[c] for c in result.passed],
                   shown, figures)
+
+
+# -- the next round --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Next:
+    """What ``notebook.next_round`` returns: the planned next round (``planned.text`` is its file);
+    ``write()`` writes it where ``scitune next`` would."""
+
+    planned: Any  # scitune.steps.next_round.NextRound
+
+    def write(self, path: str | Path | None = None, *, overwrite: bool = False) -> Path:
+        from scitune.steps.next_round import write_next
+
+        return write_next(self.planned, path, overwrite=overwrite)
+
+    def _repr_html_(self) -> str:
+        from scitune.steps.next_round import HEADLINES
+
+        plan = self.planned.plan
+        changes = "".join(f"<li>{_e(c.reason)}</li>" for c in plan.changes)
+        notes = "".join(f"<li><small>{_e(n)}</small></li>" for n in plan.notes)
+        return (f"<div><b>{_e(self.planned.name)}</b>: {_e(HEADLINES[plan.kind])}"
+                + (f"<ul>{changes}</ul>" if changes else "") + (f"<ul>{notes}</ul>" if notes else "")
+                + f"<pre>{_e(self.planned.text)}</pre><small>Nothing has run; <code>.write()</code> saves it to "
+                f"{_e(self.planned.path)}.</small></div>")
+
+    def __repr__(self) -> str:
+        return self.planned.text
+
+
+def next_round(store: Store | str | None, experiment: str, *, name: str | None = None,
+               out: str | Path | None = None) -> Next:
+    """``scitune next`` in a notebook: the next round's file, planned from the findings and shown
+    with its changes; nothing is written until ``.write()``."""
+    from scitune.steps.next_round import next_round as plan
+
+    return Next(plan(_store(store), experiment, new_name=name, out=out))
