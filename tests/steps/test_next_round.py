@@ -70,8 +70,10 @@ def test_curves_still_improving_double_the_step_budget_and_an_unsettled_answer_g
 
 def test_an_unsettled_answer_with_an_adequate_space_settles_first(tmp_path: Path) -> None:
     store, name = planted(tmp_path, shaped_outcome("clean"), nuisance=LR_ONLY)
-    planned, experiment, _ = written(tmp_path, store, name)
-    assert planned.plan.kind == SETTLE and not planned.plan.changes and len(planned.commands) == 2
+    planned, experiment, text = written(tmp_path, store, name)
+    assert planned.plan.kind == SETTLE and len(planned.commands) == 2
+    assert [c.path for c in planned.plan.changes] == [("search", "seed")]  # a replicate, not the same trials
+    assert experiment.search.seed == 1 and "# settle: the same design with the next quasi-random seed" in text
     assert experiment.space["learning_rate"] == planted_experiment(nuisance=LR_ONLY)[0].space["learning_rate"]
 
 

@@ -16,7 +16,8 @@ number behind it:
 - "still improving when training stopped" doubles ``max_train_steps``; "saturated early" lowers it
   to the finding's suggestion; ``eval_every`` keeps the number of evaluations;
 - an answer not settled (the goal's finding is a warning) adds a retrain plan: each study's best
-  trial rerun with several seeds before concluding;
+  trial rerun with several seeds before concluding; when nothing else changes, the file is a
+  replicate study (the next quasi-random seed), never the same trials again;
 - when none of these holds, the exploration is adequate: the next round is exploitation
   (``scitune refine``'s Bayesian round), which the step builds.
 """
@@ -173,15 +174,20 @@ def plan_next(experiment: Experiment, result: Review) -> NextPlan:
         elif finding.check != "goal" and (finding.severity == WARNING or finding.check == "more_trials"):
             notes.append(f"{where}: {finding.title}: {finding.suggestion}")
     changes = _merge(changes)
-    definition = apply(experiment.canonical(), changes)
     if changes:
         kind = EXPLORE
     elif retrains:
         kind = SETTLE
+        if experiment.search.algorithm == "quasi_random":  # the same design again would rerun the same trials
+            seed = experiment.search.seed
+            changes.append(Change(("search", "seed"), seed, seed + 1,
+                                  "settle: the same design with the next quasi-random seed, a replicate study: does "
+                                  "the answer hold across studies? (run the retrains first)"))
     elif experiment.search.algorithm == "quasi_random":
         kind = EXPLOIT
     else:
         kind = DONE
+    definition = apply(experiment.canonical(), changes)
     return NextPlan(kind, changes, retrains, notes, definition, list(result.findings))
 
 
@@ -207,8 +213,10 @@ def apply(definition: dict[str, Any], changes: list[Change]) -> dict[str, Any]:
             if change.path[1] == "max_train_steps":
                 old = definition["budget"]
                 out["budget"]["eval_every"] = max(1, round(old["eval_every"] * change.new / old["max_train_steps"]))
-        else:
+        elif change.path[0] == "hyperparameters":
             nuisance[change.path[2]][change.path[3]] = change.new
+        else:  # a key of a top-level section, e.g. ("search", "seed")
+            out[change.path[0]] = {**out.get(change.path[0], {}), change.path[1]: change.new}
     if nuisance:
         out["hyperparameters"] = {**hp, "nuisance": nuisance}
     return out

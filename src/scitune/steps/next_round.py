@@ -44,7 +44,8 @@ from scitune.store import Store
 HEADLINES = {
     EXPLORE: "explore again: the findings below ask for a changed search",
     EXPLOIT: "exploit: the search space is adequate, so the next round is Bayesian optimization on the refined space",
-    SETTLE: "settle the answer first: nothing in the design needs changing, but the answer is within the noise",
+    SETTLE: "settle the answer first: nothing in the design needs changing, but the answer is within the noise; "
+    "retrain, then run this replicate study",
     DONE: "no finding asks for a change: this file repeats the round as it was",
 }
 
@@ -145,7 +146,8 @@ def _comments(plan: NextPlan) -> dict[tuple[str, ...], list[str]]:
     """Each change's reason, keyed by the line it belongs on (a nuisance parameter, a budget key)."""
     comments: dict[tuple[str, ...], list[str]] = {}
     for change in plan.changes:
-        comments.setdefault(change.path[:3], []).append(change.reason)
+        key = change.path[:3] if change.path[0] in ("budget", "hyperparameters") else change.path[:1]
+        comments.setdefault(key, []).append(change.reason)
     return comments
 
 
