@@ -58,3 +58,16 @@ def test_run_prints_the_review_before_refusing(workdir: Path) -> None:
     assert isinstance(result.exception, DesignRefused)  # the console entry point prints it as one line, exit 2
     assert "refuse step_budget_nuisance: the step budget (max_train_steps)" in result.stdout
     assert "scitune check FILE" in result.stdout and not (workdir / "s.db").exists()
+
+
+def test_check_as_json(workdir: Path) -> None:
+    import json
+
+    (workdir / "exp.yaml").write_text(STEP_BUDGET)
+    result = cli("check", "exp.yaml", "--format", "json")
+    assert result.exit_code == 2
+    record = json.loads(result.stdout)
+    assert record["experiment"] == "refused" and record["ignored"] == []
+    (issue,) = record["issues"]
+    assert issue["rule"] == "step_budget_nuisance" and issue["severity"] == "refuse"
+    assert issue["section"] == "Deciding how long to train when training is not compute-bound"

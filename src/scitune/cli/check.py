@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from dataclasses import asdict
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -35,13 +39,28 @@ def print_review(review: DesignReview, *, verbose: bool = True) -> None:
         out.print(f"[dim]silenced by the file's check: section: {rules}[/dim]", highlight=False)
 
 
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
 @app.command()
 def check(
     file: Annotated[Path, typer.Argument(help="The experiment file (YAML).", show_default=False)],
+    format: Annotated[CheckFormat, typer.Option("--format", help="text, or json (one object: issues, ignored).")] = (
+        CheckFormat.text
+    ),
 ) -> None:
     """Review an experiment's design before spending compute: the playbook's rules on roles, scales
     and budgets (docs/check.md). Exit 2 on a refusal (which `scitune run` would also refuse)."""
     review = check_experiment(file)
+    if format is CheckFormat.json:
+        issues = [{**asdict(i), "silence": i.silence} for i in review.issues]
+        sys.stdout.write(json.dumps({"experiment": review.experiment, "issues": issues,
+                                     "ignored": [i.rule for i in review.ignored]}, indent=2, default=str) + "\n")
+        if review.refusals:
+            raise typer.Exit(2)
+        return
     print_review(review)
     counts = f"{len(review.refusals)} refusal(s), {len(review.warnings)} warning(s), {len(review.notes)} note(s)"
     if not review.issues:
