@@ -71,3 +71,12 @@ def test_check_as_json(workdir: Path) -> None:
     (issue,) = record["issues"]
     assert issue["rule"] == "step_budget_nuisance" and issue["severity"] == "refuse"
     assert issue["section"] == "Deciding how long to train when training is not compute-bound"
+
+
+def test_silencing_a_rule_later_is_not_a_changed_experiment(workdir: Path) -> None:
+    path = workdir / "exp.yaml"
+    path.write_text(experiment_yaml("later", trials=1, scientific="{width: [8]}"))
+    run_experiment(path, str(workdir / "s.db"))
+    path.write_text(path.read_text() + "check: {ignore: [space_too_large]}\n")
+    again = run_experiment(path, str(workdir / "s.db"))  # resumes: nothing left to run
+    assert again.states["completed"] == 1

@@ -29,7 +29,8 @@ def prepare(
         warm = check_bayesian(store, experiment)  # before anything is written
     experiment_id = store.ensure_experiment(
         experiment.name, experiment.goal, experiment.canonical(), config_text, config_path, command,
-        growable=("budget.trials_per_study", "test"),  # test: the final test-set check, no trial depends on it
+        growable=("budget.trials_per_study", "test", "check"),  # test: the final test-set check; check: the design
+        # review's silences. No trial depends on either.
     )
     if bayesian:
         prepare_studies(store, experiment_id, experiment, warm)
