@@ -128,3 +128,23 @@ def test_the_command_writes_into_the_current_folder_and_never_over_a_file(tmp_pa
     assert again.exit_code != 0 and isinstance(again.exception, ScituneError)
     assert cli("next", "planted", "--store", str(path), "--force", "--name", "wider").exit_code == 0
     assert load_experiment(tmp_path / "wider.yaml")[0].name == "wider"
+
+
+def test_the_file_goes_where_its_training_code_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from scitune.steps.next_round import _default_path, _moved_note
+
+    original, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    original.mkdir()
+    elsewhere.mkdir()
+    (original / "zz_next_trainer.py").write_text("def train(hp, trial):\n    pass\n")
+    experiment = SimpleNamespace(train="zz_next_trainer:train", command=None)
+    monkeypatch.chdir(elsewhere)
+    assert _default_path(experiment, original, "n.yaml") == original / "n.yaml"  # found only from there
+    assert "found from" in _moved_note(experiment, original, elsewhere / "n.yaml")
+    assert _moved_note(experiment, original, original / "n.yaml") is None
+    monkeypatch.chdir(original)
+    assert _default_path(experiment, original, "n.yaml") == original / "n.yaml"
+    command = SimpleNamespace(train=None, command=["python", "train.py"])
+    assert "relative paths" in _moved_note(command, original, elsewhere / "n.yaml")

@@ -15,6 +15,7 @@ Playbook ("The incremental tuning strategy": each round's results choose the nex
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import re
 import shlex
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ from scitune.analysis.next_round import (
 from scitune.analysis.review import review
 from scitune.config import parse_experiment
 from scitune.errors import RefineRefused, ScituneError
+from scitune.run.program import _search_roots
 from scitune.states import UNFINISHED
 from scitune.steps.refine import refine_experiment
 from scitune.steps.report import load
@@ -103,11 +105,54 @@ def next_round(store: Store, name: str, *, new_name: str | None = None, out: str
             notes += [f"not refined: {reason}" for reason in err.reasons]
     commands = [f"scitune retrain {shlex.quote(name)} --trial {shlex.quote(study)} --seeds {RETRAIN_SEEDS}"
                 for study in plan.retrains]
-    path = Path(out) if out is not None else Path.cwd() / f"{new}.yaml"
+    original = Path(record.config_path).parent if record.config_path else None
+    path = Path(out) if out is not None else _default_path(experiment, original, f"{new}.yaml")
+    moved = _moved_note(experiment, original, path)
+    if moved:
+        notes.insert(0, moved)
+    elif out is None and path.parent != Path.cwd():
+        notes.insert(0, f"written beside '{name}''s file, in {path.parent}: its training code is found from there, "
+                        "not from the current folder")
     header = _header(name, plan.kind, plan, notes, commands, path)
     text = render(definition, _comments(plan), header)
     parse_experiment(text, str(path))  # what we write must be a valid experiment file
     return NextRound(new, text, path, replace(plan, definition=definition, notes=notes), commands)
+
+
+def _findable(module: str, folder: Path) -> bool:
+    """Whether ``scitune run`` of a file in ``folder`` would find ``module`` (as the runner searches:
+    the current folder, the file's folder, the package root above it), or it is installed."""
+    relative = Path(*module.split("."))
+    for root in _search_roots(module, folder):
+        if (root / relative).with_suffix(".py").exists() or (root / relative / "__init__.py").exists():
+            return True
+    try:
+        return importlib.util.find_spec(module.split(".")[0]) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _default_path(experiment: Any, original: Path | None, filename: str) -> Path:
+    """``./NAME.yaml``, unless the training code is found only from the original file's folder:
+    then beside that file, so that the new file runs as the old one did."""
+    here = Path.cwd()
+    if original is None or experiment.train is None or _findable(experiment.train.partition(":")[0], here):
+        return here / filename
+    return original / filename
+
+
+def _moved_note(experiment: Any, original: Path | None, path: Path) -> str | None:
+    """A note when the new file's folder would not run the training code as the original's did."""
+    if original is None or original.resolve() == path.parent.resolve():
+        return None
+    if experiment.command is not None:
+        return (f"its command runs in the experiment file's folder, now {path.parent} instead of {original}: "
+                "check the command's relative paths")
+    module = experiment.train.partition(":")[0]
+    if _findable(module, path.parent):
+        return None
+    return (f"train: module '{module}' is found from {original}, not from {path.parent.resolve()}: run the new file from "
+            f"{original}, or write it there (--out)")
 
 
 def write_next(planned: NextRound, path: str | Path | None = None, *, overwrite: bool = False) -> Path:
