@@ -18,7 +18,8 @@ def next_cmd(
     experiment: Annotated[str, typer.Argument(help="The finished round (an experiment in the store).",
                                               show_default=False)],
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the next round's file. "
-                        "Default: ./NAME.yaml in the current folder.", show_default=False)] = None,
+                        "Default: ./NAME.yaml, or beside the original file when its training code is found only "
+                        "from there.", show_default=False)] = None,
     name: Annotated[str | None, typer.Option("--name", help="The next round's name. Default: EXPERIMENT-next.",
                                                 show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
