@@ -148,3 +148,12 @@ def test_the_file_goes_where_its_training_code_is_found(tmp_path: Path, monkeypa
     assert _default_path(experiment, original, "n.yaml") == original / "n.yaml"
     command = SimpleNamespace(train=None, command=["python", "train.py"])
     assert "relative paths" in _moved_note(command, original, elsewhere / "n.yaml")
+
+
+def test_no_completed_trial_is_nothing_to_plan_from(tmp_path: Path) -> None:
+    def failed(study: str, number: int, params: dict) -> Outcome:
+        return Outcome("failed", {"val_error": np.array([])}, "boom")
+
+    store, name = planted(tmp_path, failed, nuisance=LR_ONLY, trials=2)
+    with pytest.raises(ScituneError, match="no completed trial: there are no findings"):
+        next_round(store, name)

@@ -38,7 +38,7 @@ from scitune.analysis.review import review
 from scitune.config import parse_experiment
 from scitune.errors import RefineRefused, ScituneError
 from scitune.run.program import _search_roots
-from scitune.states import UNFINISHED
+from scitune.states import UNFINISHED, TrialState
 from scitune.steps.refine import refine_experiment
 from scitune.steps.report import load
 from scitune.store import Store
@@ -78,6 +78,9 @@ def next_round(store: Store, name: str, *, new_name: str | None = None, out: str
     data = load(store, name)
     record = data.record
     experiment = parse_experiment(record.config_text, record.config_path or name)  # keeps its check: section
+    if not len(data.trials) or not (data.trials["state"] == TrialState.COMPLETED).any():
+        raise ScituneError(f"experiment '{name}' has no completed trial: there are no findings to plan a next round from",
+                           hint=f"run it (`scitune run`), and read failed trials' reasons with `scitune trials {name}`")
     result = review(data.experiment, data.trials, data.metrics, data.studies, data.retrain)
     plan = plan_next(experiment, result)
     new = new_name or next_name(name)
