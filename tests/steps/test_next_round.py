@@ -91,6 +91,8 @@ def test_an_adequate_settled_exploration_is_followed_by_the_bayesian_round(tmp_p
     plant_store(store2, experiment2, text2, shaped_outcome("clean"))
     again = next_round(store2, experiment2.name, out=tmp_path / "again.yaml")
     assert again.plan.kind == DONE and again.name == f"{name}-next2"
+    # Planning the first round's next again skips the name the store already holds.
+    assert next_round(store2, name, out=tmp_path / "third.yaml").name == f"{name}-next2"
 
 
 def test_a_widened_probability_stays_inside_0_and_1(tmp_path: Path) -> None:

@@ -84,6 +84,10 @@ def next_round(store: Store, name: str, *, new_name: str | None = None, out: str
     result = review(data.experiment, data.trials, data.metrics, data.studies, data.retrain)
     plan = plan_next(experiment, result)
     new = new_name or next_name(name)
+    if new_name is None:  # a name the store does not hold yet, so the file runs as a new experiment
+        taken = {r.name for r in store.experiments()}
+        while new in taken:
+            new = next_name(new)
     definition = {**plan.definition, "experiment": new}
     notes = list(plan.notes)
     unfinished = int(data.trials["state"].isin(list(UNFINISHED)).sum()) if len(data.trials) else 0
