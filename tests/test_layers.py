@@ -20,7 +20,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
     ("state", ("scitune.store",)),
     ("execution", ("scitune.run",)),
     ("steps", ("scitune.steps",)),
-    ("faces", ("scitune.cli", "scitune.dashboard", "scitune.__main__")),
+    ("faces", ("scitune.cli", "scitune.dashboard", "scitune.__main__", "scitune.notebook")),
 ]
 # The package's own __init__ only names things lazily (importlib, by string); importing from it
 # inside the package could hide an upward import, so only its version may be taken from it.

@@ -59,6 +59,11 @@ _EXPORTS = {
     "scaling": "scitune.steps.batch_size",  # batch-size scaling
     "round2": "scitune.steps.round2",  # round2
     "adam_preset": "scitune.steps.adam",  # adam-preset
+    "check_experiment": "scitune.steps.check",  # check
+    "design_review": "scitune.analysis.design_review",
+    "next_round": "scitune.steps.next_round",  # next
+    "write_next": "scitune.steps.next_round",
+    "define_experiment": "scitune.steps.define",  # an experiment from Python values (notebooks)
     # errors
     "ScituneError": "scitune.errors",
     "ConfigError": "scitune.errors",
@@ -66,6 +71,7 @@ _EXPORTS = {
     "UsageError": "scitune.errors",
     "NotFoundError": "scitune.errors",
     "NotAdopted": "scitune.errors",
+    "DesignRefused": "scitune.errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

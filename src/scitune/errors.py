@@ -71,6 +71,17 @@ class RefineRefused(ScituneError):
         self.reasons, self.hits = reasons, list(hits or [])
 
 
+class DesignRefused(ScituneError):
+    """The design review (``scitune check``) found a rule the playbook states as categorical, e.g.
+    the step budget tuned as a nuisance hyperparameter. ``issues`` holds the refusals
+    (:class:`scitune.analysis.design_review.DesignIssue`). Exit code 2: fix the file, or silence
+    the rule in its ``check:`` section."""
+
+    def __init__(self, message: str, issues: list | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.issues = list(issues or [])
+
+
 # -- how a trial ends: raised inside a worker, recorded by it, never shown as a traceback ----------
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from scitune.cli._app import StoreOption, TrainingDisplay, app, err, invocation, out
+from scitune.cli.check import print_review
 from scitune.cli.results import print_status
 from scitune.errors import TrialsFailing
 from scitune.steps.run import RunPlan, run_experiment
@@ -64,7 +65,8 @@ def run(
 
         summary = run_experiment(file, store, command=invocation(), executor=executor.value, workers=workers,
                                  address=address, on_plan=on_plan, on_progress=display.on_progress,
-                                 fail_fast=fail_fast, name=new_name)
+                                 fail_fast=fail_fast, name=new_name,
+                                 on_check=lambda review: print_review(review, verbose=False))
     print_status(Store(store), summary.experiment)
     if summary.interrupted:
         err.print(f"stopped: {summary.states['interrupted']} trial(s) marked interrupted; run the same command again to resume")

@@ -4,7 +4,9 @@
 from scitune.config.experiment import (
     COMMAND_FIELDS,
     NAME_PATTERN,
+    DESIGN_RULES,
     Budget,
+    CheckSettings,
     Checkpoints,
     Experiment,
     Hyperparameters,
@@ -22,4 +24,5 @@ __all__ = [
     "Experiment", "Objective", "Budget", "Checkpoints", "Resources", "Search", "ReportSettings", "ParamSpec",
     "Hyperparameters", "StudySpec", "study_name", "load_experiment", "parse_experiment", "COMMAND_FIELDS",
     "NAME_PATTERN",
+    "CheckSettings", "DESIGN_RULES",
 ]

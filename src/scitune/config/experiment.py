@@ -7,6 +7,7 @@ valid one; :mod:`scitune.config.loading` reads the YAML and turns a broken rule 
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
 import string
@@ -134,6 +135,34 @@ class ReportSettings(_Strict):
     early_fraction: float = Field(default=0.1, gt=0, lt=1)  # playbook: best step in the first 10% -> too many steps
 
 
+# The design review's rules (scitune.analysis.design_review holds them; docs/check.md explains
+# each). Named here so that the file's ``check: {ignore: [...]}`` is validated when it is read.
+DESIGN_RULES = (
+    "step_budget_nuisance",
+    "batch_size_nuisance",
+    "learning_rate_linear",
+    "optimizer_not_nuisance",
+    "space_too_large",
+    "never_active",
+)
+
+
+class CheckSettings(_Strict):
+    """The ``check:`` section: design-review rules this experiment silences (``scitune check``)."""
+
+    ignore: list[str] = Field(default_factory=list)
+
+    @field_validator("ignore")
+    @classmethod
+    def _known_rules(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if name not in DESIGN_RULES:
+                close = difflib.get_close_matches(name, DESIGN_RULES, n=1)
+                hint = f"did you mean {close[0]}? " if close else ""
+                raise ValueError(f"'{name}' is not a design-review rule; {hint}the rules: {', '.join(DESIGN_RULES)}")
+        return names
+
+
 class ParamSpec(_Strict):
     """One nuisance parameter as written: a range ``{low, high, scale, type}``, or a list of values
     (bare, or as ``{values: [...]}`` when it needs a ``when``)."""
@@ -212,6 +241,7 @@ class Experiment(_Strict):
     # None (not a default object) keeps the stored definition of files without a report section
     # unchanged, so adding this section to scitune did not change existing experiments.
     report: ReportSettings | None = None
+    check: CheckSettings | None = None  # None, as for report: files without it keep their stored definition
 
     @model_validator(mode="before")
     @classmethod
@@ -333,6 +363,11 @@ class Experiment(_Strict):
     def report_settings(self) -> ReportSettings:
         """The report's thresholds: the file's ``report:`` section, or the documented defaults."""
         return self.report or ReportSettings()
+
+    @property
+    def check_settings(self) -> CheckSettings:
+        """The design review's settings: the file's ``check:`` section, or none silenced."""
+        return self.check or CheckSettings()
 
     @property
     def scientific(self) -> dict[str, list[Scalar]]:

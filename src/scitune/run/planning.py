@@ -29,9 +29,10 @@ def prepare(
         warm = check_bayesian(store, experiment)  # before anything is written
     experiment_id = store.ensure_experiment(
         experiment.name, experiment.goal, experiment.canonical(), config_text, config_path, command,
-        # test: the final test-set check, and report: the findings' thresholds; no trial depends on
-        # either (the stored definition takes the new values). fail_fast: when a run stops, not what it trains.
-        growable=("budget.trials_per_study", "budget.fail_fast", "test", "report"),
+        # test: the final test-set check; report: the findings' thresholds; check: the design review's
+        # silences. No trial depends on any of them (the stored definition takes the new values).
+        # fail_fast: when a run stops, not what it trains.
+        growable=("budget.trials_per_study", "budget.fail_fast", "test", "report", "check"),
     )
     if bayesian:
         prepare_studies(store, experiment_id, experiment, warm)

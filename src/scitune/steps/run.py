@@ -4,7 +4,8 @@ Playbook: "Designing the next round of experiments" ends in a set of studies to 
 them. ``scitune run FILE`` is :func:`run_experiment`. In order:
 
 1. load: read and validate the experiment file and import its training code before any store is
-   opened (a wrong file or ``train:`` leaves the store untouched, or uncreated);
+   opened (a wrong file or ``train:`` leaves the store untouched, or uncreated); review its design
+   (:mod:`scitune.steps.check`): a refusal stops here too;
 2. plan: record the experiment, its studies and their trials with their points and seeds
    (:func:`scitune.run.planning.prepare`; idempotent, so a second call resumes);
 3. execute: a local runner forks workers, or the Ray runner keeps Ray tasks in flight; either way
@@ -30,11 +31,13 @@ from scitune.run.local import LocalRunner, ProgressFn, RunSummary
 from scitune.run.planning import prepare
 from scitune.run.program import Program, TrainFn, as_program, load_program
 from scitune.states import FINISHED
+from scitune.steps.check import DesignReview, check_experiment, refuse
 from scitune.store import Store
 
 Executor = Literal["local", "ray"]
 EXECUTORS: tuple[Executor, ...] = ("local", "ray")
 PlanFn = Callable[["RunPlan"], None]  # told of each run just before it starts (the CLI prints it)
+CheckFn = Callable[[DesignReview], None]  # told of the design review before anything is written
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ def execute(
 
 
 def run_experiment(
-    experiment: Experiment | str | Path,
+    experiment: Experiment | Loaded | str | Path,
     store: Store | str | None = None,
     *,
     config_text: str | None = None,
@@ -177,15 +180,28 @@ def run_experiment(
     train: TrainFn | Program | None = None,
     fail_fast: int | None = None,
     name: str | None = None,
+    on_check: CheckFn | None = None,
 ) -> RunSummary:
     """Run (or resume) every study of ``experiment``: ``scitune run FILE`` as one call.
 
-    ``experiment`` is the path of an experiment file, or an :class:`Experiment` with the file's
-    ``config_text``; ``store`` a :class:`Store` or its URL (default ``./scitune.db``). See
-    :func:`execute` for ``executor``, ``workers``, ``address`` and ``fail_fast``; ``on_plan`` sees
-    the plan before any trial trains, ``on_progress`` the trials by state while they do. ``name``
-    runs the file as a new experiment of that name (``scitune run FILE --as NAME``)."""
-    loaded = load(experiment, config_text=config_text, config_path=config_path, train=train, name=name)
+    ``experiment`` is the path of an experiment file, an :class:`Experiment` with the file's
+    ``config_text``, or one :func:`scitune.steps.define.define_experiment` built from Python values;
+    ``store`` a :class:`Store` or its URL (default ``./scitune.db``). See :func:`execute` for
+    ``executor``, ``workers``, ``address`` and ``fail_fast``; ``on_plan`` sees the plan before any
+    trial trains, ``on_progress`` the trials by state while they do; ``on_check`` the design review,
+    whose refusals (:class:`~scitune.errors.DesignRefused`) stop the run before the store is touched.
+    ``name`` runs it as a new experiment of that name (``scitune run FILE --as NAME``)."""
+    if isinstance(experiment, Loaded):  # scitune.steps.define.define_experiment's, say
+        loaded = experiment if train is None else replace(experiment, program=as_program(train))
+        if name is not None:
+            renamed_experiment, renamed_text = renamed(loaded.experiment, loaded.config_text, name)
+            loaded = replace(loaded, experiment=renamed_experiment, config_text=renamed_text)
+    else:
+        loaded = load(experiment, config_text=config_text, config_path=config_path, train=train, name=name)
+    review = check_experiment(loaded.experiment)
+    if on_check is not None:
+        on_check(review)
+    refuse(review)
     db = store if isinstance(store, Store) else Store(store)
     plan = plan_run(db, loaded, command=command)
     if on_plan is not None:

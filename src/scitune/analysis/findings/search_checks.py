@@ -91,6 +91,7 @@ def boundary_findings(
                     "positions": [h.position for h in group],
                     "near": [h.near for h in group],
                     "trend": [h.trend for h in group],
+                    "unstable": bool(unstable),  # trials past the best diverged: widening will not help
                 },
             )
         )
