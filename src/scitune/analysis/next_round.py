@@ -174,6 +174,8 @@ def plan_next(experiment: Experiment, result: Review) -> NextPlan:
         elif finding.check != "goal" and (finding.severity == WARNING or finding.check == "more_trials"):
             notes.append(f"{where}: {finding.title}: {finding.suggestion}")
     changes = _merge(changes)
+    if any(c.path == ("budget", "trials_per_study") for c in changes):  # already doubled: no need to say it again
+        notes = [n for n in notes if "(more_trials)" not in n.split(":", 1)[0]]
     if changes:
         kind = EXPLORE
     elif retrains:
