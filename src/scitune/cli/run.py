@@ -36,6 +36,13 @@ def run(
         typer.Option("--address", show_default=False,
                      help="Ray cluster to join (e.g. 127.0.0.1:6379 or auto); default: start a local one."),
     ] = None,
+    gpus: Annotated[
+        Optional[str],
+        typer.Option("--gpus", show_default=False,
+                     help="GPU ids to share out, e.g. 0,1,2,3: each running trial gets resources.gpus of them "
+                     "(at least 1) through CUDA_VISIBLE_DEVICES. Default: the visible devices, when "
+                     "resources.gpus asks for any."),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Run every study of an experiment, or resume it: finished trials stay, interrupted and pending
@@ -46,11 +53,14 @@ def run(
             display.on_plan(plan)
             resume = f" - resuming, {plan.finished} of {plan.total} trials already finished" if plan.finished else ""
             how = f"{workers or 1} worker(s)" if executor is Executor.local else "Ray tasks"
+            if gpus and executor is Executor.local:
+                how = f"GPUs {gpus}, up to {workers} at once" if workers else f"GPUs {gpus}"
             out.print(f"{len(plan.experiment.studies())} studies x {plan.experiment.budget.trials_per_study} trials, "
                       f"{how}, store {display_url(store)}{resume}", highlight=False)
 
         summary = run_experiment(file, store, command=invocation(), executor=executor.value, workers=workers,
-                                 address=address, on_plan=on_plan, on_progress=display.on_progress)
+                                 address=address, on_plan=on_plan, on_progress=display.on_progress,
+                                 gpus=gpus)
     print_status(Store(store), summary.experiment)
     if summary.interrupted:
         err.print(f"stopped: {summary.states['interrupted']} trial(s) marked interrupted; run the same command again to resume")

@@ -24,6 +24,7 @@ import pandas as pd
 
 from scitune.config import Experiment, load_experiment, parse_experiment
 from scitune.errors import RunStopped, UsageError
+from scitune.run.devices import cap_workers, device_pool
 from scitune.run.local import LocalRunner, ProgressFn, RunSummary
 from scitune.run.planning import prepare
 from scitune.run.program import Program, TrainFn, as_program, load_program
@@ -103,23 +104,32 @@ def execute(
     workers: int | None = None,
     address: str | None = None,
     on_progress: ProgressFn | None = None,
+    gpus: str | list[str] | None = None,
 ) -> RunSummary:
     """Run the planned experiment's unfinished trials: ``workers`` local processes (default 1), or
     Ray tasks (``workers`` caps how many at once; default the cluster's CPUs / ``resources.cpus``)
-    on the cluster at ``address`` (default: start a local one)."""
+    on the cluster at ``address`` (default: start a local one).
+
+    Locally, ``resources.gpus`` devices go to each running trial (``CUDA_VISIBLE_DEVICES``), from
+    ``gpus`` (ids, e.g. ``"0,1,2,3"``) or the visible devices; workers then default to, and are
+    capped at, the number of trials the devices can hold at once (:mod:`scitune.run.devices`)."""
     if executor not in EXECUTORS:
         raise UsageError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
     if address is not None and executor != "ray":
         raise UsageError("--address is for --executor ray", hint="add --executor ray, or drop --address")
     if workers is not None and workers < 1:
         raise UsageError(f"workers must be at least 1, got {workers}")
+    if gpus is not None and executor == "ray":
+        raise UsageError("--gpus is for the local executor", hint="Ray places trials on GPUs by resources.gpus")
     if executor == "ray":
         from scitune.run.ray_executor import RayRunner  # Ray: only when asked for
 
         runner = RayRunner(store, plan.experiment, address=address, base_dir=plan.base_dir, max_concurrency=workers,
                            on_progress=on_progress)
         return runner.run(plan.experiment_id)
-    local = LocalRunner(store, plan.experiment, plan.program, workers=workers or 1, on_progress=on_progress)
+    pool = device_pool(plan.experiment.resources.gpus, gpus)
+    local = LocalRunner(store, plan.experiment, plan.program, workers=cap_workers(workers, pool),
+                        on_progress=on_progress, devices=pool)
     return local.run(plan.experiment_id)
 
 
@@ -136,19 +146,23 @@ def run_experiment(
     on_progress: ProgressFn | None = None,
     on_plan: PlanFn | None = None,
     train: TrainFn | Program | None = None,
+    gpus: str | list[str] | None = None,
 ) -> RunSummary:
     """Run (or resume) every study of ``experiment``: ``scitune run FILE`` as one call.
 
     ``experiment`` is the path of an experiment file, or an :class:`Experiment` with the file's
     ``config_text``; ``store`` a :class:`Store` or its URL (default ``./scitune.db``). See
     :func:`execute` for ``executor``, ``workers`` and ``address``; ``on_plan`` sees the plan before
-    any trial trains, ``on_progress`` the trials by state while they do."""
+    any trial trains, ``on_progress`` the trials by state while they do; ``gpus`` the device ids
+    local trials share out (``--gpus``)."""
     loaded = load(experiment, config_text=config_text, config_path=config_path, train=train)
+    if executor == "local":  # devices asked for but missing: refused before the store is touched
+        device_pool(loaded.experiment.resources.gpus, gpus)
     db = store if isinstance(store, Store) else Store(store)
     plan = plan_run(db, loaded, command=command)
     if on_plan is not None:
         on_plan(plan)
-    return execute(db, plan, executor=executor, workers=workers, address=address, on_progress=on_progress)
+    return execute(db, plan, executor=executor, workers=workers, address=address, on_progress=on_progress, gpus=gpus)
 
 
 def plan_text(
