@@ -54,6 +54,8 @@ _EXPORTS = {
     "scaling": "scitune.steps.batch_size",  # batch-size scaling
     "round2": "scitune.steps.round2",  # round2
     "adam_preset": "scitune.steps.adam",  # adam-preset
+    "import_optuna": "scitune.steps.importing",  # import optuna
+    "import_csv": "scitune.steps.importing",  # import csv
     # errors
     "ScituneError": "scitune.errors",
     "ConfigError": "scitune.errors",
