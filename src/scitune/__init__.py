@@ -56,6 +56,7 @@ _EXPORTS = {
     "adam_preset": "scitune.steps.adam",  # adam-preset
     "import_optuna": "scitune.steps.importing",  # import optuna
     "import_csv": "scitune.steps.importing",  # import csv
+    "export_experiment": "scitune.steps.exporting",  # export
     # errors
     "ScituneError": "scitune.errors",
     "ConfigError": "scitune.errors",
