@@ -29,7 +29,7 @@ from scitune.training.lightning import ScituneCallback, trainer_kwargs
 
 if __package__ in (None, ""):  # run as a program: make the repository importable for examples.digits
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from examples.digits.train import load_data  # noqa: E402
+from examples.digits.train import load_data
 
 
 class DigitsMLP(lightning.LightningModule):
