@@ -196,3 +196,10 @@ def test_gpus_asked_but_none_visible_writes_nothing(gpu_dir: Path, monkeypatch: 
     assert isinstance(result.exception, UsageError)  # main() prints it as one line, exit code 2
     assert "resources.gpus is 1 but the visible devices" in str(result.exception)
     assert not (gpu_dir / "s.db").exists()
+
+
+def test_gpus_are_for_the_local_executor(gpu_dir: Path) -> None:
+    from scitune.steps.run import execute
+
+    with pytest.raises(UsageError, match="--gpus is for the local executor"):
+        execute(None, None, executor="ray", gpus="0")  # type: ignore[arg-type]  # refused before either is used

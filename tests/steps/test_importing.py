@@ -227,3 +227,15 @@ def test_csv_mistakes_name_the_line(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"d.csv:2: state 'weird'"):
         import_csv(bad_state, store, objective="e")
     assert not (tmp_path / "s.db").exists()
+
+
+def test_csv_from_the_command_line(tmp_path: Path) -> None:
+    file = _write(tmp_path / "runs.csv", """\
+        params.lr,metrics.val_error
+        0.001,0.3
+        0.01,0.2
+        """)
+    result = cli("import", "csv", str(file), "--objective", "val_error", "--as", "from-csv",
+                 "--store", str(tmp_path / "s.db"))
+    assert result.exit_code == 0, result.output
+    assert "from-csv: 2 trial(s) imported (2 completed)" in result.output

@@ -53,8 +53,10 @@ def run(
             display.on_plan(plan)
             resume = f" - resuming, {plan.finished} of {plan.total} trials already finished" if plan.finished else ""
             how = f"{workers or 1} worker(s)" if executor is Executor.local else "Ray tasks"
-            if gpus and executor is Executor.local:
-                how = f"GPUs {gpus}, up to {workers} at once" if workers else f"GPUs {gpus}"
+            per_trial = plan.experiment.resources.gpus
+            if executor is Executor.local and (gpus or per_trial):
+                cap = f", at most {workers} at once" if workers else ""
+                how = f"{max(1, int(per_trial))} GPU(s) per trial from {gpus or 'the visible devices'}{cap}"
             out.print(f"{len(plan.experiment.studies())} studies x {plan.experiment.budget.trials_per_study} trials, "
                       f"{how}, store {display_url(store)}{resume}", highlight=False)
 

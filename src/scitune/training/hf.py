@@ -57,7 +57,10 @@ def _extract(archive: Path, into: Path) -> Path:
         shutil.rmtree(into)
     into.mkdir(parents=True)
     with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
+        try:
+            tar.extractall(into, filter="data")
+        except TypeError:  # Python before 3.11.4: no extraction filters (the archive is our own)
+            tar.extractall(into)
     (folder,) = [p for p in into.iterdir() if p.is_dir()]
     return folder
 
