@@ -82,9 +82,9 @@ def test_python_trials_report_and_keep_checkpoints(repo_importable: Path) -> Non
 
 
 def test_an_interrupted_trial_resumes_from_its_checkpoint(repo_importable: Path, monkeypatch) -> None:
-    (repo_importable / "interrupter.py").write_text(INTERRUPTER)
+    (repo_importable / "hf_interrupter.py").write_text(INTERRUPTER)
     monkeypatch.setenv("LOG", str(repo_importable / "starts.log"))
-    (repo_importable / "exp.yaml").write_text(_experiment("hf-resume", "train: interrupter:train"))
+    (repo_importable / "exp.yaml").write_text(_experiment("hf-resume", "train: hf_interrupter:train"))
     run_experiment(repo_importable / "exp.yaml", str(repo_importable / "s.db"))
     db = Store(str(repo_importable / "s.db"))
     assert (repo_importable / "starts.log").read_text().split("\n")[:2] == ["start 0", "start 20"]

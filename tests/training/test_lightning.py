@@ -83,9 +83,9 @@ def test_python_trials_report_and_keep_checkpoints(repo_importable: Path) -> Non
 
 
 def test_an_interrupted_trial_resumes_from_its_checkpoint(repo_importable: Path, monkeypatch) -> None:
-    (repo_importable / "interrupter.py").write_text(INTERRUPTER)
+    (repo_importable / "lt_interrupter.py").write_text(INTERRUPTER)
     monkeypatch.setenv("LOG", str(repo_importable / "starts.log"))
-    (repo_importable / "exp.yaml").write_text(_experiment("lt-resume", "train: interrupter:train", trials=1))
+    (repo_importable / "exp.yaml").write_text(_experiment("lt-resume", "train: lt_interrupter:train", trials=1))
     run_experiment(repo_importable / "exp.yaml", str(repo_importable / "s.db"))
     db = Store(str(repo_importable / "s.db"))
     assert (repo_importable / "starts.log").read_text().split("\n")[:2] == ["start 0", "start 20"]
