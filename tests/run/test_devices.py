@@ -203,3 +203,18 @@ def test_gpus_are_for_the_local_executor(gpu_dir: Path) -> None:
 
     with pytest.raises(UsageError, match="--gpus is for the local executor"):
         execute(None, None, executor="ray", gpus="0")  # type: ignore[arg-type]  # refused before either is used
+
+
+@pytest.mark.slow
+def test_retrain_reruns_get_the_visible_devices(gpu_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scitune import retrain
+
+    (gpu_dir / "exp.yaml").write_text(_experiment("gpu-retrain", gpus=1, trials=1))
+    db = Store(str(gpu_dir / "s.db"))
+    run_experiment(gpu_dir / "exp.yaml", db, gpus="9")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5")  # retrain uses the visible devices
+    result = retrain(db, "gpu-retrain", "default/0", 3, workers=2)
+    assert result.run.states["completed"] == 3
+    records = _records(gpu_dir / "devices.jsonl")
+    assert records[0]["cuda"] == "9" and {r["cuda"] for r in records[1:]} <= {"4", "5"} and len(records) == 4
+    _assert_no_sharing(records[1:])
