@@ -101,6 +101,14 @@ def test_visible_devices_from_the_environment() -> None:
     assert visible_devices({"CUDA_VISIBLE_DEVICES": "-1"}) == []
 
 
+def test_visible_devices_from_nvidia_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 (UUID: GPU-aa)'\necho 'GPU 1: NVIDIA H100 (UUID: GPU-bb)'\n")
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{__import__('os').environ['PATH']}")
+    assert visible_devices({}) == ["0", "1"]
+
+
 def test_pool_hands_out_and_takes_back() -> None:
     pool = DevicePool(["0", "1", "2", "3", "4"], per_trial=2)
     assert pool.slots == 2
