@@ -239,3 +239,30 @@ def test_csv_from_the_command_line(tmp_path: Path) -> None:
                  "--store", str(tmp_path / "s.db"))
     assert result.exit_code == 0, result.output
     assert "from-csv: 2 trial(s) imported (2 completed)" in result.output
+
+
+def test_optuna_states_map_without_a_storage() -> None:
+    """The mapping of one Optuna trial, on trials made in memory (fast: no storage)."""
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState as S
+    from optuna.trial import create_trial
+
+    from scitune.steps.importing import _optuna_trial
+
+    dist = {"lr": FloatDistribution(1e-4, 1e-1, log=True)}
+
+    def make(state, value=None, curve=None, attrs=None):
+        frozen = create_trial(state=state, value=value, params={"lr": 0.01}, distributions=dist,
+                              intermediate_values=curve or {}, system_attrs=attrs or {})
+        return _optuna_trial(frozen, "loss", "failed", final_step=50)
+
+    done = make(S.COMPLETE, 0.3, {10: 0.5, 20: 0.2})
+    assert done.state == "completed" and done.points == [(10, "loss", 0.5), (20, "loss", 0.3)]
+    assert make(S.COMPLETE, 0.3).points == [(50, "loss", 0.3)]  # no curve: the value at the study's last step
+    assert make(S.COMPLETE, float("inf")).state == "infeasible"
+    assert make(S.FAIL).state == "failed"
+    assert make(S.FAIL, attrs={"fail_reason": "The value nan is not acceptable."}).state == "infeasible"
+    assert make(S.FAIL, curve={10: float("nan")}).state == "infeasible"
+    pruned = make(S.PRUNED, curve={10: 0.9})
+    assert pruned.state == "failed" and pruned.reason == "pruned by Optuna at step 10"
+    assert make(S.RUNNING) is None
