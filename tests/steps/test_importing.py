@@ -266,3 +266,12 @@ def test_optuna_states_map_without_a_storage() -> None:
     pruned = make(S.PRUNED, curve={10: 0.9})
     assert pruned.state == "failed" and pruned.reason == "pruned by Optuna at step 10"
     assert make(S.RUNNING) is None
+
+
+def test_a_source_whose_trials_changed_order_is_refused(tmp_path: Path) -> None:
+    store = str(tmp_path / "s.db")
+    file = _write(tmp_path / "runs.csv", "params.lr,metrics.e\n0.001,0.3\n0.01,0.2\n")
+    import_csv(file, store, objective="e")
+    _write(tmp_path / "runs.csv", "params.lr,metrics.e\n0.01,0.2\n0.001,0.3\n")
+    with pytest.raises(UsageError, match="the source's trials changed order"):
+        import_csv(file, store, objective="e")
