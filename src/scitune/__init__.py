@@ -64,6 +64,9 @@ _EXPORTS = {
     "next_round": "scitune.steps.next_round",  # next
     "write_next": "scitune.steps.next_round",
     "define_experiment": "scitune.steps.define",  # an experiment from Python values (notebooks)
+    "import_optuna": "scitune.steps.importing",  # import optuna
+    "import_csv": "scitune.steps.importing",  # import csv
+    "export_experiment": "scitune.steps.exporting",  # export
     # errors
     "ScituneError": "scitune.errors",
     "ConfigError": "scitune.errors",

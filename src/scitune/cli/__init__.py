@@ -21,6 +21,7 @@ COMMAND_MODULES = {
     "batch-size": "batch_size", "warmup": "warmup", "stability": "stability", "round2": "round2",
     "adam-preset": "adam", "show": "results", "delete": "manage", "rename": "manage",
     "check": "check", "next": "next",
+    "import": "importing", "export": "exporting",
 }
 
 
@@ -28,7 +29,8 @@ def register_all() -> None:
     """Import every command module (each registers its commands), in the order `scitune --help` lists them."""
     from scitune.cli import run, results, report, retrain, decide, log, refine, test  # noqa: F401, I001
     from scitune.cli import step_budget, batch_size, warmup, stability, round2, adam  # noqa: F401, I001
-    from scitune.cli import manage, check, next as _next  # noqa: F401
+    from scitune.cli import manage, check, next as _next  # noqa: F401, I001
+    from scitune.cli import importing, exporting  # noqa: F401
 
 
 def _app_for(argv: list[str]) -> Any:

@@ -49,6 +49,13 @@ def run(
         typer.Option("--as", show_default=False, metavar="NAME",
                      help="Run the file as a new experiment called NAME, keeping the stored one of the file's name."),
     ] = None,
+    gpus: Annotated[
+        Optional[str],
+        typer.Option("--gpus", show_default=False,
+                     help="GPU ids to share out, e.g. 0,1,2,3: each running trial gets resources.gpus of them "
+                     "(at least 1) through CUDA_VISIBLE_DEVICES. Default: the visible devices, when "
+                     "resources.gpus asks for any."),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Run every study of an experiment, or resume it: finished trials stay, interrupted and pending
@@ -60,13 +67,18 @@ def run(
             display.on_plan(plan)
             resume = f" - resuming, {plan.finished} of {plan.total} trials already finished" if plan.finished else ""
             how = f"{workers or 1} worker(s)" if executor is Executor.local else "Ray tasks"
+            per_trial = plan.experiment.resources.gpus
+            if executor is Executor.local and (gpus or per_trial):
+                cap = f", at most {workers} at once" if workers else ""
+                how = f"{max(1, int(per_trial))} GPU(s) per trial from {gpus or 'the visible devices'}{cap}"
             out.print(f"{len(plan.experiment.studies())} studies x {plan.experiment.budget.trials_per_study} trials, "
                       f"{how}, store {display_url(store)}{resume}", highlight=False)
 
         summary = run_experiment(file, store, command=invocation(), executor=executor.value, workers=workers,
                                  address=address, on_plan=on_plan, on_progress=display.on_progress,
                                  fail_fast=fail_fast, name=new_name,
-                                 on_check=lambda review: print_review(review, verbose=False))
+                                 on_check=lambda review: print_review(review, verbose=False),
+                                 gpus=gpus)
     print_status(Store(store), summary.experiment)
     if summary.interrupted:
         err.print(f"stopped: {summary.states['interrupted']} trial(s) marked interrupted; run the same command again to resume")

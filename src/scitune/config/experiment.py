@@ -78,8 +78,8 @@ class Checkpoints(_Strict):
 
 
 class Resources(_Strict):
-    """What one trial needs from a cluster (``--executor ray``); the local runner runs one trial
-    per worker process and ignores it."""
+    """What one trial needs: Ray schedules by both (``--executor ray``); the local runner gives
+    each running trial ``gpus`` whole devices of its own (scitune.run.devices) and ignores ``cpus``."""
 
     cpus: float = Field(default=1.0, gt=0)
     gpus: float = Field(default=0.0, ge=0)

@@ -122,6 +122,7 @@ class CommandProgram:
             "MAX_TRAIN_STEPS": str(trial.max_train_steps),
             "EVAL_EVERY": str(trial.eval_every),
             "OBJECTIVE": trial.objective.metric,
+            "OBJECTIVE_MODE": trial.objective.mode,
             "STUDY": trial.study,
             "TRIAL": str(trial.number),
         }

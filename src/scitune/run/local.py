@@ -22,6 +22,7 @@ import pandas as pd
 from scitune.analysis.failures import FAIL_FAST_DEFAULT, FailFast, fail_fast
 from scitune.config import Experiment
 from scitune.errors import Interrupted
+from scitune.run.devices import DevicePool, OnDevices
 from scitune.run.program import Program, TrainFn, as_program
 from scitune.run.worker import HOST, Proposer, raise_interrupted, worker_main
 from scitune.states import CLAIMABLE, FINISHED, StudyKind, TrialState
@@ -171,6 +172,7 @@ class LocalRunner(RunnerBase):
         artifacts: Path | None = None,
         proposer: Proposer | None = None,
         fail_fast: int | None = None,
+        devices: DevicePool | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -183,6 +185,10 @@ class LocalRunner(RunnerBase):
         self.store, self.experiment, self.program = store, experiment, as_program(train)
         self.artifacts = artifacts or artifacts_root(store.url)
         self.workers, self.on_progress = workers, on_progress
+        # GPUs (run/devices.py): each worker holds its own for its life; at most one worker per slot.
+        self.devices = devices
+        if devices is not None:
+            self.workers = min(workers, devices.slots)
         self.poll_seconds, self.heartbeat_seconds, self.stale_after = poll_seconds, heartbeat_seconds, stale_after
         self.study_ids = study_ids  # None: every study of the experiment
         # Stop once this many first trials all failed: the argument, else the file's budget.fail_fast.
@@ -207,15 +213,20 @@ class LocalRunner(RunnerBase):
         # who sends it one still means "stop".
         previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
 
+        held: dict[Any, tuple[str, ...]] = {}  # worker process -> the devices it holds
+
         def spawn() -> None:
+            ids = self.devices.take() if self.devices is not None else None
             proc = ctx.Process(
-                target=worker_main,
+                target=worker_main if ids is None else OnDevices(worker_main, ids),
                 args=(self.store.url, experiment_id, self.experiment, self.program, self.owner_prefix, stop,
                       self.study_ids, self.artifacts, self.proposer, watch),
                 daemon=False,
             )
             proc.start()
             procs.append(proc)
+            if ids is not None:
+                held[proc] = ids
 
         try:
             for _ in range(self.workers):
@@ -227,6 +238,8 @@ class LocalRunner(RunnerBase):
                 progress = self._progress(experiment_id)
                 for proc in [p for p in procs if p.exitcode is not None]:
                     procs.remove(proc)
+                    if proc in held:  # crashed or not, its devices are free again
+                        self.devices.release(held.pop(proc))  # type: ignore[union-attr]
                     if proc.exitcode != 0:
                         why = f"its worker process died ({_exit_description(proc.exitcode)})"
                         lost = self.store.release(f"{self.owner_prefix}{proc.pid}", TrialState.FAILED, why)

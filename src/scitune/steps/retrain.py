@@ -33,6 +33,7 @@ from scitune.analysis.variance import (
     trial_variances,
 )
 from scitune.errors import UsageError
+from scitune.run.devices import cap_workers, device_pool
 from scitune.run.local import LocalRunner, ProgressFn, RunSummary
 from scitune.run.program import Program, TrainFn, as_program, load_program
 from scitune.search import QuasiRandomSearch, rerun_seeds, trial_seed
@@ -124,8 +125,9 @@ def run_plan(
     definition = record.experiment
     program = as_program(train) if train is not None else load_program(
         definition, record.folder, str(record.config_path or record.name))
-    runner = LocalRunner(store, definition, program, workers=workers, on_progress=on_progress,
-                         study_ids=[plan.study_id])
+    devices = device_pool(definition.resources.gpus)  # resources.gpus: each rerun on devices of its own
+    runner = LocalRunner(store, definition, program, workers=cap_workers(workers, devices) if devices else workers,
+                         on_progress=on_progress, study_ids=[plan.study_id], devices=devices)
     summary = runner.run(plan.experiment_id)
     store.settle()
     return RetrainResult(plan, summary, variance_of(store, plan.trial))

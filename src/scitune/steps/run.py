@@ -27,6 +27,7 @@ import pandas as pd
 from scitune.config import Experiment, load_experiment, parse_experiment
 from scitune.config.experiment import NAME_PATTERN
 from scitune.errors import RunStopped, TrialsFailing, UsageError
+from scitune.run.devices import cap_workers, device_pool
 from scitune.run.local import LocalRunner, ProgressFn, RunSummary
 from scitune.run.planning import prepare
 from scitune.run.program import Program, TrainFn, as_program, load_program
@@ -139,13 +140,17 @@ def execute(
     address: str | None = None,
     on_progress: ProgressFn | None = None,
     fail_fast: int | None = None,
+    gpus: str | list[str] | None = None,
 ) -> RunSummary:
     """Run the planned experiment's unfinished trials: ``workers`` local processes (default 1), or
     Ray tasks (``workers`` caps how many at once; default the cluster's CPUs / ``resources.cpus``)
     on the cluster at ``address`` (default: start a local one).
 
     Locally, the run stops early when its first ``fail_fast`` trials all failed (default: the
-    file's ``budget.fail_fast``, else 3; 0 never stops): the summary's ``failing`` says why."""
+    file's ``budget.fail_fast``, else 3; 0 never stops): the summary's ``failing`` says why.
+    Locally, ``resources.gpus`` devices go to each running trial (``CUDA_VISIBLE_DEVICES``), from
+    ``gpus`` (ids, e.g. ``"0,1,2,3"``) or the visible devices; workers then default to, and are
+    capped at, the number of trials the devices can hold at once (:mod:`scitune.run.devices`)."""
     if executor not in EXECUTORS:
         raise UsageError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
     if address is not None and executor != "ray":
@@ -154,14 +159,17 @@ def execute(
         raise UsageError(f"workers must be at least 1, got {workers}")
     if fail_fast is not None and fail_fast < 0:
         raise UsageError(f"fail_fast must be 0 (never stop early) or more, got {fail_fast}")
+    if gpus is not None and executor == "ray":
+        raise UsageError("--gpus is for the local executor", hint="Ray places trials on GPUs by resources.gpus")
     if executor == "ray":
         from scitune.run.ray_executor import RayRunner  # Ray: only when asked for
 
         runner = RayRunner(store, plan.experiment, address=address, base_dir=plan.base_dir, max_concurrency=workers,
                            on_progress=on_progress)
         return runner.run(plan.experiment_id)
-    local = LocalRunner(store, plan.experiment, plan.program, workers=workers or 1, on_progress=on_progress,
-                        fail_fast=fail_fast)
+    pool = device_pool(plan.experiment.resources.gpus, gpus)
+    local = LocalRunner(store, plan.experiment, plan.program, workers=cap_workers(workers, pool),
+                        on_progress=on_progress, fail_fast=fail_fast, devices=pool)
     return local.run(plan.experiment_id)
 
 
@@ -181,6 +189,7 @@ def run_experiment(
     fail_fast: int | None = None,
     name: str | None = None,
     on_check: CheckFn | None = None,
+    gpus: str | list[str] | None = None,
 ) -> RunSummary:
     """Run (or resume) every study of ``experiment``: ``scitune run FILE`` as one call.
 
@@ -190,7 +199,8 @@ def run_experiment(
     ``executor``, ``workers``, ``address`` and ``fail_fast``; ``on_plan`` sees the plan before any
     trial trains, ``on_progress`` the trials by state while they do; ``on_check`` the design review,
     whose refusals (:class:`~scitune.errors.DesignRefused`) stop the run before the store is touched.
-    ``name`` runs it as a new experiment of that name (``scitune run FILE --as NAME``)."""
+    ``name`` runs it as a new experiment of that name (``scitune run FILE --as NAME``); ``gpus`` the
+    device ids local trials share out (``--gpus``)."""
     if isinstance(experiment, Loaded):  # scitune.steps.define.define_experiment's, say
         loaded = experiment if train is None else replace(experiment, program=as_program(train))
         if name is not None:
@@ -202,12 +212,14 @@ def run_experiment(
     if on_check is not None:
         on_check(review)
     refuse(review)
+    if executor == "local":  # devices asked for but missing: refused before the store is touched
+        device_pool(loaded.experiment.resources.gpus, gpus)
     db = store if isinstance(store, Store) else Store(store)
     plan = plan_run(db, loaded, command=command)
     if on_plan is not None:
         on_plan(plan)
     return execute(db, plan, executor=executor, workers=workers, address=address, on_progress=on_progress,
-                   fail_fast=fail_fast)
+                   fail_fast=fail_fast, gpus=gpus)
 
 
 def plan_text(

@@ -57,6 +57,11 @@ def eval_every() -> int:
     return int(_env("EVAL_EVERY"))
 
 
+def objective() -> tuple[str, str]:
+    """``(metric, mode)`` of the objective that ranks trials, e.g. ``("val_error", "min")``."""
+    return _env("OBJECTIVE"), os.environ.get(PREFIX + "OBJECTIVE_MODE", "min")
+
+
 def trial_dir() -> Path:
     """This trial's own folder: checkpoints, logs, anything else it writes."""
     return Path(_env("TRIAL_DIR"))
@@ -102,6 +107,12 @@ def checkpoint(step: int, name: str | None = None) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
         raise
     _append({"step": int(step), "checkpoint": final.name})
+
+
+def announce_checkpoint(step: int, path: str | Path) -> None:
+    """Tell scitune about a checkpoint file of ``step`` already in place in the trial's folder
+    (written by a framework under its own name, atomically), so it can keep or delete it."""
+    _append({"step": int(step), "checkpoint": Path(path).name})
 
 
 def resume() -> tuple[int, Path] | None:
