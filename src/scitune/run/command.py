@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from scitune.errors import TrialFailed
+from scitune.run.checkpoints import inside
 from scitune.run.trial import Trial
 
 ENV_PREFIX = "SCITUNE_"
@@ -198,7 +199,11 @@ class CommandProgram:
                 trial.report(step, **values)
             if checkpoint is not None:
                 path = Path(checkpoint) if Path(checkpoint).is_absolute() else directory / checkpoint
-                if path.is_file():
+                if not inside(path, directory):
+                    trial.notes.append(
+                        f"metrics line {lineno}: checkpoint {checkpoint!r} is outside the trial folder, refused"
+                    )
+                elif path.is_file():
                     trial.adopt_checkpoint(step, path)
                 else:
                     trial.notes.append(f"metrics line {lineno}: checkpoint {checkpoint!r} not found, ignored")

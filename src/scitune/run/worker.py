@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from scitune.analysis.ranking import best_point
 from scitune.config import Experiment
 from scitune.errors import Interrupted, TrialFailed, TrialInfeasible
-from scitune.run.checkpoints import CheckpointKeeper, TrialFiles
+from scitune.run.checkpoints import CheckpointKeeper, TrialFiles, inside
 from scitune.run.program import Program
 from scitune.run.trial import Trial
 from scitune.states import TrialState
@@ -65,10 +65,12 @@ def _prepare_files(
     )
     resume_from, best = None, None
     if claimed.resume_step is not None:
-        if claimed.resume_path and Path(claimed.resume_path).is_file():
+        if claimed.resume_path and Path(claimed.resume_path).is_file() and inside(claimed.resume_path, directory):
             resume_from = (claimed.resume_step, claimed.resume_path)
             kept = store.checkpoints([claimed.id])
-            keeper.paths.update({int(r.step): r.path for r in kept.itertuples() if Path(r.path).is_file()})
+            keeper.paths.update({
+                int(r.step): r.path for r in kept.itertuples() if Path(r.path).is_file() and inside(r.path, directory)
+            })
             points = store.metrics([claimed.id])
             objective = points[points["name"] == experiment.objective.metric]
             keeper.values.update({int(r.step): float(r.value) for r in objective.itertuples()})
