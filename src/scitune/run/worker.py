@@ -107,6 +107,7 @@ def run_trial(
         flush=lambda rows, best: store.write_metrics(claimed.id, rows, best, owner),
         files=files,
         best=best,
+        attempt=claimed.attempt,
     )
     state, reason, detail = TrialState.COMPLETED, None, None
     try:
