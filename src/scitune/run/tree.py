@@ -26,9 +26,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 TRIAL_VARIABLE = "SCITUNE_TRIAL_DIR"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -86,27 +87,73 @@ def _signal_group(pgid: int | None, signum: int) -> bool:
     return True
 
 
+def _group_members(pgid: int) -> list[int] | None:
+    """Pids in process group ``pgid`` other than this process; None where there is no /proc."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    me, found = os.getpid(), []
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[-1].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
+            found.append(int(entry))
+    return found
+
+
 def _group_alive(pgid: int | None) -> bool:
-    return _signal_group(pgid, 0)
+    """Whether a process of group ``pgid`` other than this one is alive."""
+    if pgid is None:
+        return False
+    if os.getpgrp() != pgid:
+        return _signal_group(pgid, 0)
+    members = _group_members(pgid)
+    return True if members is None else bool(members)
+
+
+def _kill_group(pgid: int | None) -> list[int]:
+    """SIGKILL to group ``pgid``, sparing this process when it is a member (the guard, which
+    must live to finish the job); returns the pids that were signalled one by one."""
+    if pgid is None:
+        return []
+    if os.getpgrp() != pgid:
+        _signal_group(pgid, signal.SIGKILL)
+        return []
+    members = _group_members(pgid) or []
+    _signal_all(members, signal.SIGKILL)
+    return members
 
 
 @contextmanager
 def stop_signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM until the block ends (they are delivered then), so a second stop
-    signal cannot cut a kill in half: the SIGKILL step always runs."""
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    except (AttributeError, ValueError, OSError):  # not the main thread's business, or no sigmask
-        yield
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends (then the first one is delivered
+    again, to the handler that was in place), so a second stop signal cannot cut a kill in half:
+    the SIGKILL step always runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; it also receives the signals
         return
+    pending: list[int] = []
+    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    held = [s for s, handler in previous.items() if handler is not None]
+    for s in held:
+        signal.signal(s, lambda signum, _frame: pending.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s in held:
+            signal.signal(s, previous[s])
+        if pending:
+            os.kill(os.getpid(), pending[0])
 
 
 def end_tree(
-    pgid: int | None, marker: str | None, grace: float = 5.0, wait: "subprocess.Popen | None" = None
+    pgid: int | None, marker: str | None, grace: float = 5.0, wait: subprocess.Popen | None = None
 ) -> None:
     """SIGTERM to the process group ``pgid`` and to every process marked with trial folder
     ``marker``; up to ``grace`` seconds for them to go; then SIGKILL to whatever is left, repeated
@@ -123,8 +170,7 @@ def end_tree(
                 break
             time.sleep(0.05)
         for _ in range(50):
-            _signal_group(pgid, signal.SIGKILL)
-            left = marked(TRIAL_VARIABLE, marker) if marker else []
+            left = _kill_group(pgid) + (marked(TRIAL_VARIABLE, marker) if marker else [])
             _signal_all(left, signal.SIGKILL)
             if not left:
                 break
@@ -146,25 +192,29 @@ def guard(argv: list[str]) -> int:
     if os.getppid() != parent or parent == 1:  # the worker died before the request took effect
         return 128 + signal.SIGTERM
 
-    child: subprocess.Popen | None = None
-
     def stop(signum: int, _frame: object) -> None:
         for s in STOP_SIGNALS:
             signal.signal(s, signal.SIG_IGN)
-        end_tree(os.getpgrp(), marker, wait=child)
+        # Not wait=child: this handler may run inside child.wait(), which holds the child's lock.
+        end_tree(os.getpgrp(), marker)
         os._exit(128 + signum)
 
     for s in STOP_SIGNALS:
         signal.signal(s, stop)
     try:
-        child = subprocess.Popen(argv)
+        child = subprocess.Popen(argv)  # in this process's group, which the worker signals
     except OSError as error:
         print(f"cannot start {argv[0]!r}: {error.strerror or error}", file=sys.stderr)
         return 127
     code = child.wait()
-    if code < 0:
-        signal.signal(-code, signal.SIG_DFL)
+    if code < 0:  # die the same way, so the worker reads the same ending
+        try:
+            signal.signal(-code, signal.SIG_DFL)
+        except (OSError, ValueError):  # SIGKILL and SIGSTOP have no handler to reset
+            pass
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [-code])
         os.kill(os.getpid(), -code)
+        return 128 - code
     return code
 
 
