@@ -141,6 +141,10 @@ def _describe(error: Mapping[str, Any]) -> str:
         return "must start with a letter or digit and use only letters, digits, '_', '.', '-'"
     if kind == "greater_than_equal":
         return f"must be at least {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le'):,} (scitune's limit)"
+    if kind == "string_too_long":
+        return f"is longer than {ctx.get('max_length'):,} characters (scitune's limit)"
     return msg.removeprefix("Value error, ")
 
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from scitune.analysis.ranking import best_point
 from scitune.config import Experiment
+from scitune.config.experiment import folder_name
 from scitune.errors import Interrupted, TrialFailed, TrialInfeasible
 from scitune.run.checkpoints import CheckpointKeeper, TrialFiles, inside
 from scitune.run.program import Program
@@ -48,10 +49,7 @@ def ignore_stop_signals() -> None:
 def trial_directory(root: Path, experiment: str, study: str, number: int) -> Path:
     """``ROOT/EXPERIMENT/STUDY/trial-N``, with path separators in names made harmless."""
 
-    def safe(name: str) -> str:
-        return name.replace(os.sep, "_").replace("/", "_") or "_"
-
-    return root / safe(experiment) / safe(study) / f"trial-{number}"
+    return root / folder_name(experiment) / folder_name(study) / f"trial-{number}"
 
 
 def _prepare_files(
