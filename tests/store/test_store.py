@@ -158,3 +158,28 @@ def test_metric_points_are_batched_not_one_transaction_each(store_url: str) -> N
     assert calls == [120, 120]  # two batches during training, the last 60 points with the final state
     assert len(store.metrics([claimed.id])) == 300
     assert trial.best == (100, pytest.approx(0.03))
+
+
+def test_an_experiment_its_studies_and_trials_are_planned_in_one_transaction(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(store_url)
+    planned = [(f"width={w}", {"width": w}, {"algorithm": "quasi_random"}, [(0, {"width": w}, 1), (1, {"width": w}, 2)])
+               for w in (8, 16)]
+    calls = []
+    real = Store._ensure_trials
+
+    def fails_on_the_second_study(conn, study_id, points):
+        calls.append(study_id)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(conn, study_id, points)
+
+    monkeypatch.setattr(Store, "_ensure_trials", staticmethod(fails_on_the_second_study))
+    with pytest.raises(RuntimeError):
+        store.plan("e", "a goal", {"x": 1}, "experiment: e\n", planned)
+    assert store.experiments() == []  # nothing of it: no experiment row, no study, no trial
+    monkeypatch.setattr(Store, "_ensure_trials", staticmethod(real))
+    exp = store.plan("e", "a goal", {"x": 1}, "experiment: e\n", planned)
+    assert store.plan("e", "a goal", {"x": 1}, "experiment: e\n", planned) == exp  # idempotent
+    assert len(store.trials("e")) == 4
