@@ -83,6 +83,10 @@ class RangeParam:
             raise ValueError(f"scale must be 'linear' or 'log', not {self.scale!r}")
         if not (math.isfinite(self.low) and math.isfinite(self.high)):
             raise ValueError("low and high must be finite numbers")
+        if not math.isfinite(self.high - self.low):
+            raise ValueError(f"the range from {self.low:g} to {self.high:g} is wider than a float can hold")
+        if self.integer and max(abs(self.low), abs(self.high)) > 2**53:
+            raise ValueError("int bounds must lie within ±2^53 (9,007,199,254,740,992)")
         if self.integer and not (float(self.low).is_integer() and float(self.high).is_integer()):
             raise ValueError(f"int bounds must be whole numbers, got low={self.low}, high={self.high}")
         if self.low >= self.high:

@@ -273,10 +273,27 @@ def test_file_that_is_not_a_mapping(text: str) -> None:
     assert message.startswith("exp.yaml: ") and "mapping" in message
 
 
-def test_several_problems_report_the_first_and_count_the_rest() -> None:
+def test_every_problem_is_reported_a_line_each_in_file_order() -> None:
     text = mutate("max_train_steps: 4", "max_train_steps: 0", BASE + "colour: red\n")
-    message = config_error(text)
-    assert message.startswith("exp.yaml:") and "more problem" in message
+    with pytest.raises(ConfigError) as info:
+        parse_experiment(text, SOURCE)
+    assert info.value.message.splitlines() == [
+        "exp.yaml:5: budget.max_train_steps: must be at least 1",
+        "exp.yaml:16: colour: unknown key",
+    ]
+
+
+def test_a_misspelt_key_suggests_the_valid_one_and_shows_the_missing_one() -> None:
+    text = mutate("trials_per_study: 2", "trials_per_studdy: 2")
+    text = mutate("scale: log", "scael: log", text)
+    with pytest.raises(ConfigError) as info:
+        parse_experiment(text, SOURCE)
+    lines = info.value.message.splitlines()
+    assert "exp.yaml:5: budget.trials_per_studdy: unknown key (did you mean trials_per_study?)" in lines
+    assert "exp.yaml:5: budget.trials_per_study: required key is missing" in lines
+    assert "exp.yaml:11: hyperparameters.nuisance.learning_rate.scael: unknown key (did you mean scale?)" in lines
+    assert len(lines) == 3
+    assert config_error(BASE + "zzzz: 1\n") == "exp.yaml:16: zzzz: unknown key"  # nothing close: no guess
 
 
 def test_train_and_command_together_are_refused() -> None:

@@ -169,3 +169,63 @@ def test_python_trial_resumes_from_latest_checkpoint(tmp_path: Path) -> None:
     points = db.metrics([trial["id"]])
     assert points["step"].tolist() == list(range(1, 41))  # continuous, no step twice
     assert trial["best_step"] == 3 and trial["best_value"] == pytest.approx(0.7)  # best of both attempts
+
+
+def _command_trial(tmp: Path, lines: list[str], keep: int = 1, prepare=None):
+    """A command-mode trial's metrics file with ``lines``, read the way the runner reads it."""
+    from scitune.config.experiment import Objective
+    from scitune.run.checkpoints import TrialFiles
+    from scitune.run.command import CommandProgram, MetricsReader
+    from scitune.run.trial import Trial
+
+    folder = tmp / "artifacts" / "exp" / "study" / "trial-0"
+    folder.mkdir(parents=True)
+    if prepare is not None:
+        prepare(folder)
+    recorded: list = []
+    files = TrialFiles(folder, CheckpointKeeper(keep, "min"), lambda *a: recorded.append(a))
+    trial = Trial(study="study", number=0, params={}, seed=0, max_train_steps=10, eval_every=1,
+                  objective=Objective(metric="val_error"), files=files)
+    (folder / "metrics.jsonl").write_text("".join(line + "\n" for line in lines))
+    CommandProgram(["true"], tmp)._ingest(trial, MetricsReader(folder / "metrics.jsonl"), folder)
+    return trial, folder, recorded
+
+
+def test_checkpoint_paths_outside_the_trial_folder_are_refused_never_deleted(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("precious too")
+
+    def prepare(folder: Path) -> None:
+        (folder / "link.pt").symlink_to(elsewhere)  # inside by name, outside once resolved
+        (folder / "ckpt-4.json").write_text("{}")
+    lines = [
+        '{"step": 1, "val_error": 0.5}', '{"step": 1, "checkpoint": "../../../../victim.txt"}',
+        '{"step": 2, "val_error": 0.6}', f'{{"step": 2, "checkpoint": "{victim}"}}',
+        '{"step": 3, "val_error": 0.7}', '{"step": 3, "checkpoint": "link.pt"}',
+        '{"step": 4, "val_error": 0.8}', '{"step": 4, "checkpoint": "ckpt-4.json"}',
+    ]
+    trial, _, recorded = _command_trial(tmp_path, lines, prepare=prepare)
+    assert victim.read_text() == "precious" and elsewhere.read_text() == "precious too"
+    refused = [n for n in trial.notes if "outside the trial folder, refused" in n]
+    assert [n.split(":")[0] for n in refused] == ["metrics line 2", "metrics line 4", "metrics line 6"]
+    assert [r[0] for r in recorded if r[0] is not None] == [4]  # only the checkpoint inside was adopted
+
+
+def test_dropped_checkpoints_outside_the_folder_are_not_deleted(tmp_path: Path) -> None:
+    from scitune.run.checkpoints import TrialFiles
+
+    folder = tmp_path / "trial-0"
+    folder.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    files = TrialFiles(folder, CheckpointKeeper(1, "min"), lambda *a: None, resume_from=(1, str(victim)))
+    (folder / "ckpt-2.json").write_text("{}")
+    (folder / "ckpt-3.json").write_text("{}")
+    files.adopt(2, folder / "ckpt-2.json")
+    files.observe(2, 0.5)
+    files.adopt(3, folder / "ckpt-3.json")
+    files.observe(3, 0.9)
+    assert victim.read_text() == "precious"  # dropped from the keeper, never unlinked
+    assert sorted(p.name for p in folder.iterdir()) == ["ckpt-2.json", "ckpt-3.json"]

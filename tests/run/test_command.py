@@ -44,7 +44,7 @@ if behaviour == "fail":
     print("ValueError: width must be positive", file=sys.stderr)
     sys.exit(3)
 curve = hp.get("curve", [0.5, 0.4, 0.6, 0.3, 0.35, 0.2, 0.25, 0.7])
-metrics_file = client.trial_dir() / "metrics.jsonl"
+metrics_file = os.environ["SCITUNE_METRICS_FILE"]
 for step in range(start, client.max_train_steps() + 1):
     time.sleep(hp.get("step_seconds", 0.0))
     if client.should_eval(step):
@@ -109,7 +109,7 @@ def test_placeholders_stay_literal_and_environment_is_complete(tmp_path: Path) -
     env = json.loads((folder / "env.json").read_text())
     assert json.loads(env["SCITUNE_HPARAMS"]) == trial["params"]
     assert env["SCITUNE_TRIAL_DIR"] == str(folder) and env["SCITUNE_SEED"] == str(trial["seed"])
-    assert env["SCITUNE_METRICS_FILE"] == str(folder / "metrics.jsonl")
+    assert env["SCITUNE_METRICS_FILE"] == str(folder / "metrics-1.jsonl") and env["SCITUNE_ATTEMPT"] == "1"
     assert env["SCITUNE_MAX_TRAIN_STEPS"] == "2" and env["SCITUNE_EVAL_EVERY"] == "1"
     assert folder.parent.parent.parent == tmp_path / "scitune-artifacts"  # beside the store file
 

@@ -216,3 +216,28 @@ def test_summary_from_counts_and_best_candidates_equals_the_summary_of_every_tri
     pd.testing.assert_frame_equal(every, narrowed)
     assert every["best_trial"].tolist()[:2] == ([2, 4] if mode == "min" else [0, 2])  # a tie goes to trial 2
     assert len(store.best_candidates("e", mode)) <= 4
+
+
+def test_an_experiment_its_studies_and_trials_are_planned_in_one_transaction(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(store_url)
+    planned = [(f"width={w}", {"width": w}, {"algorithm": "quasi_random"}, [(0, {"width": w}, 1), (1, {"width": w}, 2)])
+               for w in (8, 16)]
+    calls = []
+    real = Store._ensure_trials
+
+    def fails_on_the_second_study(conn, study_id, points):
+        calls.append(study_id)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(conn, study_id, points)
+
+    monkeypatch.setattr(Store, "_ensure_trials", staticmethod(fails_on_the_second_study))
+    with pytest.raises(RuntimeError):
+        store.plan("e", "a goal", {"x": 1}, "experiment: e\n", planned)
+    assert store.experiments() == []  # nothing of it: no experiment row, no study, no trial
+    monkeypatch.setattr(Store, "_ensure_trials", staticmethod(real))
+    exp = store.plan("e", "a goal", {"x": 1}, "experiment: e\n", planned)
+    assert store.plan("e", "a goal", {"x": 1}, "experiment: e\n", planned) == exp  # idempotent
+    assert len(store.trials("e")) == 4

@@ -68,7 +68,10 @@ def main() -> None:
         _app_for(sys.argv[1:])()
     except ScituneError as error:
         hint = f" (hint: {error.hint})" if error.hint else ""
-        err.print(f"error: {error.message}{hint}", markup=False, highlight=False, soft_wrap=True)
+        lines = error.message.splitlines() or [""]  # several problems (an experiment file): a line each
+        for line in lines[:-1]:
+            err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"error: {lines[-1]}{hint}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
 
 

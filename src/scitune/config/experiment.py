@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import os
 import re
 import string
 from dataclasses import dataclass
@@ -61,10 +62,19 @@ class Objective(_Strict):
         return a < b if self.mode == "min" else a > b
 
 
+# Limits (docs/reliability.md): a study of more trials than this is a typo, not a plan, and a run
+# writes its whole plan in one transaction; steps must fit the store's integers (PostgreSQL's are 32-bit).
+MAX_TRIALS_PER_STUDY = 10_000
+MAX_STUDIES = 1_000
+MAX_PLANNED_TRIALS = 100_000  # studies x trials_per_study
+MAX_STEPS = 2**31 - 1
+MAX_GOAL_CHARS = 10_000
+
+
 class Budget(_Strict):
-    trials_per_study: int = Field(ge=1)
-    max_train_steps: int = Field(ge=1)
-    eval_every: int = Field(ge=1)
+    trials_per_study: int = Field(ge=1, le=MAX_TRIALS_PER_STUDY)
+    max_train_steps: int = Field(ge=1, le=MAX_STEPS)
+    eval_every: int = Field(ge=1, le=MAX_STEPS)
     trial_timeout: float | None = Field(default=None, gt=0)  # seconds; command-mode trials
     # Stop a run whose first this-many trials all failed (None: analysis.failures.FAIL_FAST_DEFAULT; 0: never).
     fail_fast: int | None = Field(default=None, ge=0)
@@ -227,7 +237,7 @@ class Experiment(_Strict):
     """A validated experiment: one round with one goal, its roles, budget and search."""
 
     experiment: str = Field(pattern=NAME_PATTERN, max_length=200)
-    goal: str
+    goal: str = Field(max_length=MAX_GOAL_CHARS)
     train: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
     command: list[str] | None = Field(default=None, min_length=1)
     # module:function(hparams, checkpoint_path) -> {metric: value}: the final test-set check (docs/bayes.md)
@@ -326,18 +336,54 @@ class Experiment(_Strict):
                         f"never holds: {parent} is fixed at {hp.fixed[parent]!r}, so '{param.name}' would be "
                         "absent from every trial",
                     )
+        self._check_studies()
         self._check_command(space)
         return self
 
+    def _check_studies(self) -> None:
+        """As many studies as the limits allow, each with a name (and a folder) of its own."""
+        scientific = self.hyperparameters.scientific
+        count = 1
+        for values in scientific.values():
+            count *= len(values) if isinstance(values, list) else 1
+        if count > MAX_STUDIES:
+            raise KeyedError(("hyperparameters", "scientific"),
+                             f"{count:,} combinations of scientific values; at most {MAX_STUDIES:,} studies")
+        if count * self.budget.trials_per_study > MAX_PLANNED_TRIALS:
+            raise KeyedError(("budget", "trials_per_study"),
+                             f"{count:,} studies x {self.budget.trials_per_study:,} trials is more than "
+                             f"{MAX_PLANNED_TRIALS:,} trials in one experiment")
+        seen: dict[str, dict[str, Any]] = {}
+        for study in self.studies():
+            folder = folder_name(study.name)
+            if folder in seen:
+                differs = [k for k in study.scientific if repr(study.scientific[k]) != repr(seen[folder].get(k))]
+                name = (differs or list(study.scientific))[0]
+                raise KeyedError(
+                    ("hyperparameters", "scientific", name),
+                    f"values {seen[folder][name]!r} and {study.scientific[name]!r} give the same study name "
+                    f"'{folder}'; make the values distinct as text (no ',', '=' or '/' tricks)",
+                )
+            seen[folder] = study.scientific
+
     def _check_command(self, space: SearchSpace) -> None:
-        """Every placeholder must be filled for every trial: a known name, never a conditional one."""
+        """Every placeholder must be filled for every trial: a known name, never a conditional one,
+        and its format spec must format the values it will hold."""
         hp = self.hyperparameters
         always = {*hp.scientific, *hp.fixed, *(p.name for p in space.params if not p.when), *COMMAND_FIELDS}
+        samples: dict[str, list[Any]] = {name: list(values) for name, values in hp.scientific.items()}
+        samples.update({name: [value] for name, value in hp.fixed.items()})
+        for param in space.params:
+            samples[param.name] = list(param.values) if isinstance(param, ChoiceParam) else [param.low, param.high]
+        samples.update(trial_dir=["/trial"], metrics_file=["/trial/metrics-1.jsonl"], study=["default"], seed=[0],
+                       max_train_steps=[self.budget.max_train_steps], eval_every=[self.budget.eval_every], trial=[0])
         for i, part in enumerate(self.command or []):
-            for _, field_name, _, _ in string.Formatter().parse(part):
+            for _, field_name, spec, conversion in string.Formatter().parse(part):
                 if field_name is None:
                     continue
                 if field_name in always:
+                    if spec or conversion:
+                        self._check_format(i, field_name, spec, conversion, samples.get(field_name, []))
                     continue
                 why = (
                     "is conditional, so some trials lack it (read it from $SCITUNE_HPARAMS instead)"
@@ -345,6 +391,16 @@ class Experiment(_Strict):
                     else f"is not a hyperparameter or one of {', '.join(COMMAND_FIELDS)}"
                 )
                 raise KeyedError(("command", i), f"placeholder {{{field_name}}} {why}")
+
+    @staticmethod
+    def _check_format(i: int, name: str, spec: str, conversion: str | None, values: list[Any]) -> None:
+        template = "{0" + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        for value in values:
+            try:
+                template.format(value)
+            except (ValueError, TypeError) as err:
+                raise KeyedError(("command", i), f"placeholder {{{name}{template[2:-1]}}} cannot format {value!r}: {err}")
+        return None
 
     # -- derived views -------------------------------------------------------------------------
 
@@ -395,6 +451,11 @@ class StudySpec:
 
     name: str
     scientific: dict[str, Any]
+
+
+def folder_name(name: str) -> str:
+    """A study's (or experiment's) name as one folder name: path separators made harmless."""
+    return name.replace(os.sep, "_").replace("/", "_") or "_"
 
 
 def study_name(scientific: Mapping[str, Scalar]) -> str:

@@ -9,12 +9,14 @@ rule that was broken, e.g.::
 
 from __future__ import annotations
 
+import difflib
 import re
+import typing
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from scitune.config.experiment import Experiment, KeyedError
 from scitune.errors import ConfigError
@@ -28,6 +30,66 @@ _Loader.add_implicit_resolver(
     re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
     list("-+0123456789."),
 )
+
+
+# Bounds on what an experiment file may be (docs/reliability.md): real ones are a few kilobytes.
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 32  # nested mappings and lists
+MAX_NODES = 100_000  # values once every alias is expanded (an alias bomb is tiny until expanded)
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "str", "seq", "map", "merge")
+}
+_TAG_RULES = {
+    "tag:yaml.org,2002:timestamp": "a date or time is not a value scitune stores; quote it to keep it as text",
+    "tag:yaml.org,2002:binary": "!!binary values are not allowed; give text or numbers",
+    "tag:yaml.org,2002:set": "!!set values are not allowed; give a list",
+}
+
+
+def _nesting_depth(text: str, source: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH from the token stream (PyYAML's composer recurses, so
+    a 5,000-deep file would exhaust Python's stack before any node existed)."""
+    depth = 0
+    opening = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+               yaml.FlowSequenceStartToken)
+    closing = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+    for token in yaml.scan(text, Loader=_Loader):
+        if isinstance(token, opening):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = token.start_mark.line + 1
+                raise ConfigError(f"{source}:{line}: (top level): nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(token, closing):
+            depth -= 1
+
+
+def _check_nodes(root: yaml.Node | None, source: str) -> None:
+    """Every value a plain one (no dates, !!binary, !!set), no alias that contains itself, and at
+    most MAX_NODES values with every alias expanded."""
+    count = 0
+    stack: list[tuple[yaml.Node, frozenset[int], tuple]] = [(root, frozenset(), ())] if root is not None else []
+    while stack:
+        node, above, path = stack.pop()
+        count += 1
+        line = node.start_mark.line + 1
+        key = ".".join(str(p) for p in path) or "(top level)"
+        if count > MAX_NODES:
+            raise ConfigError(
+                f"{source}:{line}: {key}: more than {MAX_NODES:,} values once aliases are expanded (an alias bomb?)"
+            )
+        if id(node) in above:
+            raise ConfigError(f"{source}:{line}: {key}: an alias refers to a value that contains it")
+        if node.tag in _TAG_RULES:
+            raise ConfigError(f"{source}:{line}: {key}: {_TAG_RULES[node.tag]}")
+        if node.tag not in _PLAIN_TAGS:
+            raise ConfigError(f"{source}:{line}: {key}: the tag {node.tag} is not allowed in an experiment file")
+        inner = above | {id(node)}
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                name = k.value if isinstance(k, yaml.ScalarNode) else "?"
+                stack += [(k, inner, (*path, name)), (v, inner, (*path, name))]
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, inner, (*path, i)) for i, child in enumerate(node.value))
 
 
 def _check_duplicate_keys(node: yaml.Node | None, path: tuple = ()) -> None:
@@ -79,16 +141,26 @@ def _describe(error: Mapping[str, Any]) -> str:
         return "must start with a letter or digit and use only letters, digits, '_', '.', '-'"
     if kind == "greater_than_equal":
         return f"must be at least {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le'):,} (scitune's limit)"
+    if kind == "string_too_long":
+        return f"is longer than {ctx.get('max_length'):,} characters (scitune's limit)"
     return msg.removeprefix("Value error, ")
 
 
 def parse_experiment(text: str, source: str = "<experiment>") -> Experiment:
     """Validate an experiment file's text. ``source`` names it in error messages."""
     root = None
+    if len(text) > MAX_FILE_BYTES:
+        raise ConfigError(f"{source}: the file is larger than {MAX_FILE_BYTES:,} bytes; an experiment file is small")
     try:
+        _nesting_depth(text, source)
         root = yaml.compose(text, Loader=_Loader)
+        _check_nodes(root, source)
         _check_duplicate_keys(root)
         raw = yaml.load(text, Loader=_Loader)
+    except RecursionError:  # a guard for what the bounds above did not foresee
+        raise ConfigError(f"{source}: (top level): nested too deeply to read") from None
     except KeyedError as err:
         raise ConfigError(_where(source, root, err.loc, err.message, err.line)) from None
     except yaml.YAMLError as err:
@@ -102,10 +174,56 @@ def parse_experiment(text: str, source: str = "<experiment>") -> Experiment:
     except KeyedError as err:
         raise ConfigError(_where(source, root, err.loc, err.message)) from None
     except ValidationError as err:
-        first = err.errors()[0]
-        more = len(err.errors()) - 1
-        tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ConfigError(_where(source, root, tuple(first["loc"]), _describe(first)) + tail) from None
+        # Every problem, a line each, in the file's order (a misspelt key and the key it leaves
+        # missing are both shown, so the real cause is never hidden behind "1 more problem").
+        problems = []
+        for error in err.errors():
+            loc = tuple(error["loc"])
+            message = _describe(error)
+            if error["type"] == "extra_forbidden":
+                message += _suggestion(loc)
+            problems.append((_line_of(root, loc) or 0, _where(source, root, loc, message)))
+        problems.sort(key=lambda p: p[0])
+        raise ConfigError("\n".join(dict.fromkeys(line for _, line in problems))) from None
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The model whose keys are valid at key path ``loc`` of an experiment file, if there is one."""
+    model: Any = Experiment
+    expect_key = False  # a dict's own key (a hyperparameter's name) comes before its model's keys
+    for part in loc:
+        if expect_key:
+            expect_key = False
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        model, expect_key = _model_of(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _model_of(annotation: Any) -> tuple[Any, bool]:
+    """The model class in a field's annotation (through Optional and dict values)."""
+    origin = typing.get_origin(annotation)
+    if origin is dict:
+        inner, _ = _model_of(typing.get_args(annotation)[1])
+        return inner, True
+    if origin is not None:
+        for arg in typing.get_args(annotation):
+            inner, keyed = _model_of(arg)
+            if inner is not None:
+                return inner, keyed
+        return None, False
+    return (annotation, False) if isinstance(annotation, type) and issubclass(annotation, BaseModel) else (None, False)
+
+
+def _suggestion(loc: tuple) -> str:
+    """`` (did you mean X?)`` for an unknown key close to a valid one at its place, else ``""``."""
+    model = _model_at(loc[:-1])
+    if model is None or not loc:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _where(source: str, root: yaml.Node | None, loc: tuple, message: str, line: int | None = None) -> str:
@@ -118,9 +236,18 @@ def load_experiment(path: str | Path) -> tuple[Experiment, str]:
     """Read and validate an experiment file; returns the experiment and the file's text."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:  # bounded: /dev/zero or a huge file must not fill memory
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: the file is larger than {MAX_FILE_BYTES:,} bytes; an experiment file is small")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such experiment file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read the experiment file ({err})") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not an experiment file") from None
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: (top level): not UTF-8 text (byte {err.start})") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the experiment file ({err.strerror or err})") from None
     return parse_experiment(text, str(path)), text

@@ -117,9 +117,21 @@ def load_state(path: str | Path) -> Any:
     return torch.load(path, weights_only=True, map_location="cpu")
 
 
-def delete_files(dropped: list[tuple[int, str]]) -> None:
+def inside(path: str | Path, root: Path) -> bool:
+    """Whether ``path`` resolves (symbolic links and ``..`` followed) to a file under ``root``."""
+    try:
+        Path(path).resolve().relative_to(Path(root).resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+def delete_files(dropped: list[tuple[int, str]], root: Path | None = None) -> None:
+    """Delete dropped checkpoint files; with ``root``, only those that resolve inside it (a path
+    that leads elsewhere is never deleted, whoever announced it)."""
     for _, path in dropped:
-        Path(path).unlink(missing_ok=True)
+        if root is None or inside(path, root):
+            Path(path).unlink(missing_ok=True)
 
 
 RecordFn = Callable[["int | None", "str | None", list[int]], None]
@@ -168,13 +180,13 @@ class TrialFiles:
     def adopt(self, step: int, path: Path) -> None:
         """Take a checkpoint file that is already in place (a command-mode trial wrote it)."""
         dropped = self.keeper.add(step, str(path))
-        delete_files(dropped)
+        delete_files(dropped, self._directory)
         self._record(step, str(path), [s for s, _ in dropped])
 
     def observe(self, step: int, value: float) -> None:
         dropped = self.keeper.observe(step, value)
         if dropped:
-            delete_files(dropped)
+            delete_files(dropped, self._directory)
             self._record(None, None, [s for s, _ in dropped])
 
     def resume(self) -> tuple[int, Any] | None:

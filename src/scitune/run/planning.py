@@ -20,29 +20,31 @@ def prepare(
     config_path: str | None = None,
     command: str | None = None,
 ) -> int:
-    """Record the experiment, its studies and every study's trials; returns the experiment's id.
-    Idempotent: a second call (a resume, or a second runner) adds only what is missing."""
+    """Record the experiment, its studies and every study's trials, in one transaction; returns the
+    experiment's id. Idempotent: a second call (a resume, or a second runner) adds only what is missing."""
     bayesian = experiment.search.algorithm == "bayesian"
     if bayesian:
-        from scitune.run.proposer import check_bayesian, prepare_studies  # Optuna: only for a Bayesian round
+        from scitune.run.proposer import check_bayesian  # Optuna: only for a Bayesian round
+        from scitune.run.proposer import describe as describe_bayesian
 
         warm = check_bayesian(store, experiment)  # before anything is written
-    experiment_id = store.ensure_experiment(
-        experiment.name, experiment.goal, experiment.canonical(), config_text, config_path, command,
-        # test: the final test-set check; report: the findings' thresholds; check: the design review's
-        # silences. No trial depends on any of them (the stored definition takes the new values).
-        # fail_fast: when a run stops, not what it trains.
-        growable=("budget.trials_per_study", "budget.fail_fast", "test", "report", "check"),
-    )
+    # test: the final test-set check; report: the findings' thresholds; check: the design review's
+    # silences. No trial depends on any of them (the stored definition takes the new values).
+    # fail_fast: when a run stops, not what it trains.
+    growable = ("budget.trials_per_study", "budget.fail_fast", "test", "report", "check")
     if bayesian:
-        prepare_studies(store, experiment_id, experiment, warm)
-        return experiment_id
-    search = QuasiRandomSearch(experiment.space, experiment.search.seed)
-    n = experiment.budget.trials_per_study
-    seeds = [trial_seed(experiment.search.seed, i) for i in range(n)]
-    for study in experiment.studies():
-        context = {**experiment.fixed, **study.scientific}
-        points = search.points(0, n, context)
-        study_id = store.ensure_study(experiment_id, study.name, study.scientific, search.describe())
-        store.ensure_trials(study_id, [(i, {**context, **p}, seeds[i]) for i, p in enumerate(points)])
-    return experiment_id
+        planned = [(study.name, study.scientific, describe_bayesian(experiment, warm[study.name] if warm else None), None)
+                   for study in experiment.studies()]
+    else:
+        search = QuasiRandomSearch(experiment.space, experiment.search.seed)
+        n = experiment.budget.trials_per_study
+        seeds = [trial_seed(experiment.search.seed, i) for i in range(n)]
+        planned = []
+        for study in experiment.studies():
+            context = {**experiment.fixed, **study.scientific}
+            points = search.points(0, n, context)
+            planned.append((study.name, study.scientific, search.describe(),
+                            [(i, {**context, **p}, seeds[i]) for i, p in enumerate(points)]))
+    # Every point is computed before the store is touched; then one transaction writes them all.
+    return store.plan(experiment.name, experiment.goal, experiment.canonical(), config_text, planned, config_path,
+                      command, growable=growable)

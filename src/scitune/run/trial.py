@@ -47,8 +47,10 @@ class Trial:
         flush_seconds: float = 1.0,
         files: TrialFiles | None = None,
         best: tuple[int, float] | None = None,
+        attempt: int = 1,
     ) -> None:
         self.study = study
+        self.attempt = attempt  # 1 for a trial's first run; each rerun after an interruption adds one
         self.number = number
         self.params = dict(params)
         self.seed = seed

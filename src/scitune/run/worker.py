@@ -16,8 +16,9 @@ from typing import Any, Protocol
 from scitune.analysis.failures import never_reported_reason
 from scitune.analysis.ranking import best_point
 from scitune.config import Experiment
+from scitune.config.experiment import folder_name
 from scitune.errors import Interrupted, TrialFailed, TrialInfeasible
-from scitune.run.checkpoints import CheckpointKeeper, TrialFiles
+from scitune.run.checkpoints import CheckpointKeeper, TrialFiles, inside
 from scitune.run.program import Program
 from scitune.run.trial import Trial
 from scitune.states import TrialState
@@ -55,10 +56,7 @@ def ignore_stop_signals() -> None:
 def trial_directory(root: Path, experiment: str, study: str, number: int) -> Path:
     """``ROOT/EXPERIMENT/STUDY/trial-N``, with path separators in names made harmless."""
 
-    def safe(name: str) -> str:
-        return name.replace(os.sep, "_").replace("/", "_") or "_"
-
-    return root / safe(experiment) / safe(study) / f"trial-{number}"
+    return root / folder_name(experiment) / folder_name(study) / f"trial-{number}"
 
 
 def _prepare_files(
@@ -72,10 +70,12 @@ def _prepare_files(
     )
     resume_from, best = None, None
     if claimed.resume_step is not None:
-        if claimed.resume_path and Path(claimed.resume_path).is_file():
+        if claimed.resume_path and Path(claimed.resume_path).is_file() and inside(claimed.resume_path, directory):
             resume_from = (claimed.resume_step, claimed.resume_path)
             kept = store.checkpoints([claimed.id])
-            keeper.paths.update({int(r.step): r.path for r in kept.itertuples() if Path(r.path).is_file()})
+            keeper.paths.update({
+                int(r.step): r.path for r in kept.itertuples() if Path(r.path).is_file() and inside(r.path, directory)
+            })
             points = store.metrics([claimed.id])
             objective = points[points["name"] == experiment.objective.metric]
             keeper.values.update({int(r.step): float(r.value) for r in objective.itertuples()})
@@ -112,6 +112,7 @@ def run_trial(
         flush=lambda rows, best: store.write_metrics(claimed.id, rows, best, owner),
         files=files,
         best=best,
+        attempt=claimed.attempt,
     )
     state, reason, detail = TrialState.COMPLETED, None, None
     try:

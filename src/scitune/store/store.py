@@ -144,32 +144,40 @@ class Store(StoreReads):
         Only the keys in ``growable`` (and keys below them) may differ: a study can be enlarged, and
         the report's thresholds read results without changing them. Any other change would silently
         mix trials of two different experiments under one name, so it is refused."""
-        now = time.time()
         with self._write() as conn:
-            row = conn.execute(select(experiments).where(experiments.c.name == name)).mappings().first()
-            values = dict(
-                goal=goal,
-                definition=dict(definition),
-                config_text=config_text,
-                config_path=config_path,
-                command=command,
-                updated_at=now,
+            return self._ensure_experiment(conn, name, goal, definition, config_text, config_path, command, growable)
+
+    @staticmethod
+    def _ensure_experiment(
+        conn: Connection, name: str, goal: str, definition: Mapping[str, Any], config_text: str,
+        config_path: str | None, command: str | None, growable: Sequence[str],
+    ) -> int:
+        now = time.time()
+        row = conn.execute(select(experiments).where(experiments.c.name == name)).mappings().first()
+        values = dict(
+            goal=goal,
+            definition=dict(definition),
+            config_text=config_text,
+            config_path=config_path,
+            command=command,
+            updated_at=now,
+        )
+        if row is None:
+            result = conn.execute(insert(experiments).values(name=name, created_at=now, **values))
+            return int(result.inserted_primary_key[0])
+        changes = [
+            c for c in _definition_changes(row["definition"], dict(definition))
+            if not any(c == g or c.startswith(g + ".") for g in growable)
+        ]
+        if changes:
+            raise ExperimentChangedError(
+                f"experiment '{name}' is already in the store with a different definition "
+                f"(changed: {', '.join(changes)})",
+                hint="give the changed experiment a new name, or use another --store",
             )
-            if row is None:
-                result = conn.execute(insert(experiments).values(name=name, created_at=now, **values))
-                return int(result.inserted_primary_key[0])
-            changes = [
-                c for c in _definition_changes(row["definition"], dict(definition))
-                if not any(c == g or c.startswith(g + ".") for g in growable)
-            ]
-            if changes:
-                raise ExperimentChangedError(
-                    f"experiment '{name}' is already in the store with a different definition "
-                    f"(changed: {', '.join(changes)})",
-                    hint="give the changed experiment a new name, or use another --store",
-                )
-            conn.execute(update(experiments).where(experiments.c.id == row["id"]).values(**values))
-            return int(row["id"])
+        conn.execute(update(experiments).where(experiments.c.id == row["id"]).values(**values))
+        return int(row["id"])
+
 
     @retrying
     def ensure_study(
@@ -182,42 +190,77 @@ class Store(StoreReads):
         parent_trial_id: int | None = None,
     ) -> int:
         with self._write() as conn:
-            stmt = _dialect_insert(conn, studies).values(
-                experiment_id=experiment_id,
-                name=name,
-                scientific=dict(scientific),
-                search=dict(search),
-                kind=str(kind),
-                parent_trial_id=parent_trial_id,
-                created_at=time.time(),
-            )
-            conn.execute(stmt.on_conflict_do_nothing(index_elements=["experiment_id", "name"]))
-            return int(
-                conn.execute(
-                    select(studies.c.id).where(studies.c.experiment_id == experiment_id, studies.c.name == name)
-                ).scalar_one()
-            )
+            return self._ensure_study(conn, experiment_id, name, scientific, search, kind, parent_trial_id)
+
+    @staticmethod
+    def _ensure_study(
+        conn: Connection, experiment_id: int, name: str, scientific: Mapping[str, Any], search: Mapping[str, Any],
+        kind: StudyKind = StudyKind.SEARCH, parent_trial_id: int | None = None,
+    ) -> int:
+        stmt = _dialect_insert(conn, studies).values(
+            experiment_id=experiment_id,
+            name=name,
+            scientific=dict(scientific),
+            search=dict(search),
+            kind=str(kind),
+            parent_trial_id=parent_trial_id,
+            created_at=time.time(),
+        )
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["experiment_id", "name"]))
+        return int(
+            conn.execute(
+                select(studies.c.id).where(studies.c.experiment_id == experiment_id, studies.c.name == name)
+            ).scalar_one()
+        )
 
     @retrying
     def ensure_trials(self, study_id: int, points: Sequence[tuple[int, Mapping[str, Any], int]]) -> None:
         """Create the study's trials ``(number, params, seed)`` that do not exist yet as pending, and
         drop never-started trials beyond them (the study was shrunk)."""
-        now = time.time()
         with self._write() as conn:
-            if points:
-                rows = [
-                    dict(study_id=study_id, number=n, params=dict(p), seed=s, state=TrialState.PENDING.value, attempts=0,
-                         created_at=now)
-                    for n, p, s in points
-                ]
-                stmt = _dialect_insert(conn, trials).on_conflict_do_nothing(index_elements=["study_id", "number"])
-                conn.execute(stmt, rows)
-            conn.execute(
-                delete(trials).where(
-                    trials.c.study_id == study_id, trials.c.state == TrialState.PENDING,
-                    trials.c.number >= len(points),
-                )
+            self._ensure_trials(conn, study_id, points)
+
+    @staticmethod
+    def _ensure_trials(conn: Connection, study_id: int, points: Sequence[tuple[int, Mapping[str, Any], int]]) -> None:
+        now = time.time()
+        if points:
+            rows = [
+                dict(study_id=study_id, number=n, params=dict(p), seed=s, state=TrialState.PENDING.value, attempts=0,
+                     created_at=now)
+                for n, p, s in points
+            ]
+            stmt = _dialect_insert(conn, trials).on_conflict_do_nothing(index_elements=["study_id", "number"])
+            conn.execute(stmt, rows)
+        conn.execute(
+            delete(trials).where(
+                trials.c.study_id == study_id, trials.c.state == TrialState.PENDING,
+                trials.c.number >= len(points),
             )
+        )
+
+    @retrying
+    def plan(
+        self,
+        name: str,
+        goal: str,
+        definition: Mapping[str, Any],
+        config_text: str,
+        planned: Sequence[tuple[str, Mapping[str, Any], Mapping[str, Any], Sequence[tuple[int, Mapping[str, Any], int]] | None]],
+        config_path: str | None = None,
+        command: str | None = None,
+        growable: Sequence[str] = ("budget.trials_per_study", "report"),
+    ) -> int:
+        """Record an experiment, its studies ``(name, scientific, search, points)`` and their
+        trials in ONE transaction, so that no failure leaves part of them (``points`` None: a study
+        whose trials are made later, a Bayesian one). Idempotent, like the ``ensure_*`` calls."""
+        with self._write() as conn:
+            experiment_id = self._ensure_experiment(conn, name, goal, definition, config_text, config_path, command,
+                                                    growable)
+            for study, scientific, search, points in planned:
+                study_id = self._ensure_study(conn, experiment_id, study, scientific, search)
+                if points is not None:
+                    self._ensure_trials(conn, study_id, points)
+        return experiment_id
 
     # -- running trials ------------------------------------------------------------------------
 
