@@ -9,6 +9,7 @@ import sys
 # Each module registers its commands; imported in the order `scitune --help` lists them.
 from scitune.cli import run, results, report, retrain, decide, log, refine, test  # noqa: F401, I001
 from scitune.cli import step_budget, batch_size, warmup, stability, round2, adam  # noqa: F401, I001
+from scitune.cli import dashboard  # noqa: F401, I001
 from scitune.cli._app import app, err
 from scitune.errors import ScituneError
 
