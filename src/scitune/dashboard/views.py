@@ -124,6 +124,7 @@ class Views:
             "passed": [CHECKS[c] for c in result.passed], "summary": summary,
             "studies": [s.name for s in data.studies], "params": exp.space.names,
             "importance": [i.as_record() for i in getattr(result, "importances", [])],
+            "notes": [{"text": n.text, "created_at": n.created_at} for n in self.store.notes(data.record.id)],
             "version": self.version(name),
         })
 

@@ -137,6 +137,8 @@ async function experimentPage(name) {
       el("section", { class: `answer ${o.answer.severity}`, id: "answer" }, el("h2", {}, o.answer.title),
          el("p", {}, o.answer.evidence), el("p", { class: "suggestion" }, "→ " + o.answer.suggestion),
          el("p", { class: "trust" }, o.trust)),
+      (o.notes || []).length ? el("section", { id: "notes" }, el("h2", {}, "Notes"),
+        o.notes.map(n => el("p", { class: "note" }, when(n.created_at) + ": ", n.text))) : null,
       el("h2", {}, "Studies"), table(summaryCols, o.summary, { cls: "grid summary" }),
       el("h2", {}, `Findings (${o.findings.length})`), el("div", { id: "findings" }, o.findings.map(findingBlock)),
       o.passed.length ? el("ul", { class: "passed" }, o.passed.map(p => el("li", {}, "✓ " + p))) : null,
