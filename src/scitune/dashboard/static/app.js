@@ -21,6 +21,11 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// Replace a node's children, skipping the null/false that conditional parts leave (a bare null would print "null").
+function fill(node, ...children) {
+  node.replaceChildren(...children.flat(Infinity).filter(c => c !== null && c !== undefined && c !== false));
+}
+
 function fmt(v) {
   if (v === null || v === undefined) return "–";
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toPrecision(4).replace(/\.?0+(e|$)/, "$1");
@@ -38,7 +43,7 @@ async function api(path) {
 }
 
 function setCrumbs(...parts) {
-  crumbs.replaceChildren(...parts.flatMap((p, i) => [i ? " / " : "", p]));
+  fill(crumbs, ...parts.flatMap((p, i) => [i ? " / " : "", p]));
 }
 
 function link(href, text) { return el("a", { href }, text); }
@@ -63,7 +68,7 @@ function table(columns, rows, opts) {
 }
 
 function showError(err) {
-  main.replaceChildren(el("p", { class: "error" }, String(err.message || err)));
+  fill(main, el("p", { class: "error" }, String(err.message || err)));
 }
 
 function plot(target, figure) {
@@ -93,7 +98,7 @@ async function experimentsPage() {
   setCrumbs("experiments");
   const rows = await api("/api/experiments");
   const states = ["completed", "running", "pending", "infeasible", "failed", "interrupted"];
-  main.replaceChildren(
+  fill(main, 
     el("h1", {}, "Experiments"),
     rows.length ? table([
       { key: "name", label: "experiment", get: r => link(`/e/${enc(r.name)}`, r.name) },
@@ -145,10 +150,10 @@ async function experimentPage(name) {
       importanceBlock(o.importance || []),
       el("h2", {}, "Plots"), el("div", { id: "plots" }),
     ];
-    main.replaceChildren(...content);
+    fill(main, ...content);
     const plots = await api(`/api/e/${enc(name)}/plots`);
     const holder = document.getElementById("plots");
-    holder.replaceChildren();
+    fill(holder, );
     for (const p of plots) {
       const div = el("div", { class: "plot" });
       holder.append(el("figure", { class: "scitune-plot", dataset: { plot: p.key } }, el("h3", {}, p.title),
@@ -171,7 +176,7 @@ async function trialsPage(name) {
   const controls = el("form", { class: "controls", id: "filters" });
   const holder = el("div", { id: "table" });
   const pager = el("div", { class: "pager" });
-  main.replaceChildren(el("h1", {}, `Trials of ${name}`), controls, pager, holder);
+  fill(main, el("h1", {}, `Trials of ${name}`), controls, pager, holder);
   let meta = null;
   async function load() {
     const p = new URLSearchParams({ sort: state.sort, desc: state.desc ? "1" : "0", offset: state.offset, limit: state.limit });
@@ -191,11 +196,11 @@ async function trialsPage(name) {
       { key: "finished_at", label: "finished", sort: "finished_at", get: r => when(r.finished_at) },
       { key: "reason", label: "reason" },
     ];
-    holder.replaceChildren(table(cols, page.rows, { cls: "grid trials", sort: state.sort, desc: state.desc, onSort: s => {
+    fill(holder, table(cols, page.rows, { cls: "grid trials", sort: state.sort, desc: state.desc, onSort: s => {
       state.desc = state.sort === s ? !state.desc : false; state.sort = s; state.offset = 0; load();
     } }));
     const last = Math.min(page.total, state.offset + page.rows.length);
-    pager.replaceChildren(
+    fill(pager, 
       el("button", { type: "button", id: "prev", disabled: state.offset === 0, on: { click: () => { state.offset = Math.max(0, state.offset - state.limit); load(); } } }, "← previous"),
       el("span", { id: "range" }, ` ${page.total ? state.offset + 1 : 0}–${last} of ${page.total} `),
       el("button", { type: "button", id: "next", disabled: last >= page.total, on: { click: () => { state.offset += state.limit; load(); } } }, "next →"));
@@ -210,7 +215,7 @@ async function trialsPage(name) {
     const low = el("input", { name: "low", placeholder: "low", size: 8 });
     const high = el("input", { name: "high", placeholder: "high", size: 8 });
     const size = el("select", { name: "limit" }, [25, 50, 100, 200].map(n => el("option", { value: n, selected: n === state.limit }, `${n} a page`)));
-    controls.replaceChildren(study, st, meta.params.length ? el("span", {}, " ", param, " in [", low, ", ", high, "] ") : null, size,
+    fill(controls, study, st, meta.params.length ? el("span", {}, " ", param, " in [", low, ", ", high, "] ") : null, size,
       el("button", { type: "submit" }, "filter"));
     controls.addEventListener("submit", ev => {
       ev.preventDefault();
@@ -231,7 +236,7 @@ async function trialPage(id) {
                  ["seed", t.seed], ["host", t.host], ["attempts", t.attempts], ["started", when(t.started_at)],
                  ["finished", when(t.finished_at)], ["folder", t.directory], ["metric points", t.metric_points], ["id", t.id]];
   const plotDiv = el("div", { class: "plot" });
-  main.replaceChildren(
+  fill(main, 
     el("h1", {}, `${t.study} / trial ${t.number}`),
     el("table", { class: "facts" }, facts.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, fmt(v))))),
     el("h2", {}, "Hyperparameters"),
@@ -254,7 +259,7 @@ async function comparePage() {
   const b = el("input", { name: "b", value: q.get("b") || "", size: 40, placeholder: "EXPERIMENT/STUDY or EXPERIMENT/STUDY/NUMBER or id" });
   const out = el("div", { id: "result" });
   const form = el("form", { class: "controls" }, "baseline ", a, " candidate ", b, " ", el("button", { type: "submit" }, "compare"));
-  main.replaceChildren(el("h1", {}, "Compare two studies or trials"),
+  fill(main, el("h1", {}, "Compare two studies or trials"),
     el("p", { class: "muted" }, "A study stands for its best trial; each side's sample is its reruns (scitune retrain), else its own objective. The verdict and interval are scitune compare's."),
     form, out);
   async function run() {
@@ -263,7 +268,7 @@ async function comparePage() {
     try {
       const c = await api("/api/compare?" + new URLSearchParams({ a: a.value, b: b.value }));
       const names = [...new Set([...Object.keys(c.a.params), ...Object.keys(c.b.params)])];
-      out.replaceChildren(
+      fill(out, 
         el("section", { class: "answer " + (c.verdict === "adopt" ? "info" : "note"), id: "verdict" }, el("h2", {}, c.verdict), c.lines.map(l => el("p", {}, l))),
         el("table", { class: "grid" }, el("thead", {}, el("tr", {}, el("th", {}, ""), el("th", {}, "baseline"), el("th", {}, "candidate"))),
           el("tbody", {},
@@ -271,7 +276,7 @@ async function comparePage() {
             el("tr", {}, el("th", {}, c.metric), el("td", {}, fmt(c.a.best_value)), el("td", {}, fmt(c.b.best_value))),
             el("tr", {}, el("th", {}, "reruns"), el("td", {}, fmt(c.row.a_n)), el("td", {}, fmt(c.row.b_n))),
             names.map(n => el("tr", {}, el("th", {}, n), el("td", {}, fmt(c.a.params[n])), el("td", {}, fmt(c.b.params[n])))))));
-    } catch (e) { out.replaceChildren(el("p", { class: "error" }, e.message)); }
+    } catch (e) { fill(out, el("p", { class: "error" }, e.message)); }
   }
   form.addEventListener("submit", ev => { ev.preventDefault(); run(); });
   await run();
@@ -289,7 +294,7 @@ async function parallelPage(name) {
   const form = el("form", { class: "controls" }, study, " best ", top, " trials ",
     el("label", {}, log, " log objective axis"), " ", el("label", {}, bad, " show infeasible and failed"), " ",
     el("button", { type: "submit" }, "draw"));
-  main.replaceChildren(el("h1", {}, `Parallel coordinates of ${name}`),
+  fill(main, el("h1", {}, `Parallel coordinates of ${name}`),
     el("p", { class: "muted" }, "One line per finished trial across the nuisance hyperparameters, coloured by the objective (bright is best). Grey lines on the top row are infeasible or failed trials. Drag along an axis to filter."),
     form, div);
   async function draw() {
