@@ -28,10 +28,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from scitune.analysis.findings.importance_checks import BARELY_SHARE  # noqa: E402
-from scitune.analysis.importance import barely_matters, study_importance  # noqa: E402
-from scitune.config import parse_experiment  # noqa: E402
-from scitune.search import QuasiRandomSearch  # noqa: E402
+from scitune.analysis.findings.importance_checks import BARELY_SHARE
+from scitune.analysis.importance import barely_matters, study_importance
+from scitune.config import parse_experiment
+from scitune.search import QuasiRandomSearch
 
 TEXT = """\
 experiment: calibration

@@ -4,6 +4,7 @@ text that holds HTML, the access token, loopback-only binding and that nothing c
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import pytest
@@ -27,20 +28,33 @@ def planted_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(planted_db: Path) -> TestClient:
-    return TestClient(create_app(str(planted_db)), base_url=LOCAL)
+    return TestClient(create_app(str(planted_db), wait=120), base_url=LOCAL)
 
 
 def test_experiments_and_an_experiment_show_the_reports_answer_and_findings(client: TestClient) -> None:
+    page = client.get("/api/e/planted").json()  # waits for the checks (the listing does not)
+    assert not page["pending"] and page["fresh"]
     [row] = client.get("/api/experiments").json()
     assert row["name"] == "planted" and row["studies"] == 2 and row["states"]["completed"] == 32
     assert row["verdict"] and row["warnings"] >= 1  # the planted optimum lies past the range: a boundary warning
-    page = client.get("/api/e/planted").json()
     assert page["answer"]["check"] == "goal" and page["trust"]
     assert "boundary" in {f["check"] for f in page["findings"]}
     assert [s["study"] for s in page["summary"]] == ["width=64", "width=256"]
     plots = client.get("/api/e/planted/plots").json()
     assert [p["key"] for p in plots] == ["isolation-width", "axis", "trial-budget", "curves", "best-steps"]
     assert all(p["figure"]["data"] for p in plots)
+
+
+def test_a_page_answers_before_the_checks_finish_and_fills_in(planted_db: Path) -> None:
+    client = TestClient(create_app(str(planted_db), wait=0), base_url=LOCAL)
+    first = client.get("/api/e/planted").json()
+    if first["pending"]:  # the checks run in the background: the summary comes from SQL meanwhile
+        assert first["answer"] is None and [s["study"] for s in first["summary"]] == ["width=64", "width=256"]
+        assert client.get("/api/e/planted/plots").status_code in (200, 202)
+    deadline = time.monotonic() + 120
+    while (page := client.get("/api/e/planted").json())["pending"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert page["answer"]["check"] == "goal" and page["fresh"]
 
 
 def test_the_version_changes_only_with_the_trials(client: TestClient) -> None:

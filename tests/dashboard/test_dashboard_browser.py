@@ -146,7 +146,8 @@ def live(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_the_dashboard_updates_live_pages_sorts_and_shows_html_as_text(browser, live, tmp_path: Path, capsys) -> None:
     base, runner, db = live
     open_page(browser, f"{base}/e/live")
-    first = int(browser.execute_script("return document.body.dataset.updated"))
+    first = int(wait_for(lambda: browser.execute_script("return document.body.dataset.updated"), 60,
+                         "the checks' first result"))
     # As trials finish, the page redraws itself (it polls a version key every second).
     later = wait_for(lambda: int(browser.execute_script("return document.body.dataset.updated")) > first and
                      int(browser.execute_script("return document.body.dataset.updated")), 90, "the page to update")

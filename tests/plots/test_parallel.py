@@ -33,7 +33,7 @@ def test_the_log_objective_axis_keeps_a_diverged_trial_from_flattening_the_rest(
     logged = parallel_figure(parallel_info(trials, exp.space, "val_error", "min", log_objective=True)).data[0]
     lin, log = linear.dimensions[-1], logged.dimensions[-1]
     assert "infeasible" in log.ticktext and log.label == "val_error (log)"
-    spread = lambda d: sorted(d["values"])[len(d["values"]) // 2] - min(d["values"])  # noqa: E731
-    width = lambda d: d["range"][1] - d["range"][0]  # noqa: E731
+    spread = lambda d: sorted(d["values"])[len(d["values"]) // 2] - min(d["values"])
+    width = lambda d: d["range"][1] - d["range"][0]
     assert spread(log) / width(log) > 10 * spread(lin) / width(lin)
     assert all(math.isfinite(v) for v in log["values"])

@@ -16,6 +16,7 @@ hundreds, not a hundred thousand). Needs Optuna (the ``bayes`` extra); without i
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import warnings
 from collections.abc import Iterator, Sequence
@@ -74,12 +75,47 @@ def _quiet(optuna: Any) -> Iterator[None]:
         optuna.logging.set_verbosity(before)
 
 
+class _CompletedTrials:
+    """The little of a Study that PED-ANOVA reads (its direction and completed trials), without a
+    storage: ``Study.add_trials`` deep-copies every trial, which costs 40x the evaluation itself
+    when a bootstrap refits twenty times. If an Optuna release reads more of a study than this, the
+    evaluation falls back to a real in-memory study (same numbers, slower)."""
+
+    def __init__(self, optuna: Any, trials: list[Any], direction: str) -> None:
+        self._trials = trials
+        self.directions = [optuna.study.StudyDirection.MINIMIZE if direction == "minimize"
+                           else optuna.study.StudyDirection.MAXIMIZE]
+        self.direction = self.directions[0]
+
+    def _is_multi_objective(self) -> bool:
+        return False
+
+    def get_trials(self, deepcopy: bool = False, states: Any = None) -> list[Any]:
+        return self._trials
+
+
 def _evaluate(optuna: Any, frozen: list[Any], names: list[str], direction: str) -> dict[str, float]:
-    study = optuna.create_study(direction=direction)
-    study.add_trials(frozen)
+    """PED-ANOVA over ``frozen`` (each trial's id unique), normalised to sum to 1."""
     evaluator = optuna.importance.PedAnovaImportanceEvaluator(target_quantile=TARGET_QUANTILE)
-    raw = optuna.importance.get_param_importances(study, evaluator=evaluator, params=names, normalize=True)
+    try:
+        raw = optuna.importance.get_param_importances(_CompletedTrials(optuna, frozen, direction),
+                                                      evaluator=evaluator, params=names, normalize=True)
+    except (AttributeError, TypeError):
+        study = optuna.create_study(direction=direction)
+        study.add_trials(frozen)
+        raw = optuna.importance.get_param_importances(study, evaluator=evaluator, params=names, normalize=True)
     return {n: float(raw.get(n, 0.0)) for n in names}
+
+
+def _numbered(trials: list[Any]) -> list[Any]:
+    """Shallow copies with ids 0..n-1: a bootstrap draws a trial more than once, and PED-ANOVA tells
+    trials apart by id."""
+    out = []
+    for i, trial in enumerate(trials):
+        twin = copy.copy(trial)
+        twin._trial_id = i
+        out.append(twin)
+    return out
 
 
 def study_importance(
@@ -117,11 +153,11 @@ def study_importance(
     ]
     direction = "minimize" if mode == "min" else "maximize"
     with _quiet(optuna):
-        point = _evaluate(optuna, frozen, names, direction)
+        point = _evaluate(optuna, _numbered(frozen), names, direction)
         draws = np.array([
             [fit[n] for n in names]
-            for fit in (_evaluate(optuna, [frozen[i] for i in rng.integers(0, len(frozen), len(frozen))], names,
-                                  direction) for _ in range(resamples))
+            for fit in (_evaluate(optuna, _numbered([frozen[i] for i in rng.integers(0, len(frozen), len(frozen))]),
+                                  names, direction) for _ in range(resamples))
         ]) if resamples else np.array([[point[n] for n in names]])
     low, high = np.percentile(draws, 5, axis=0), np.percentile(draws, 95, axis=0)
     out = [ParamImportance(n, point[n], float(lo), float(hi)) for n, lo, hi in zip(names, low, high)]

@@ -35,14 +35,16 @@ def check_bind(host: str, token: str | None) -> None:
         )
 
 
-def create_app(store_url: str | None = None, token: str | None = None, host: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
-    """The Starlette app over the store at ``store_url``, opened read-only."""
+def create_app(store_url: str | None = None, token: str | None = None, host: str = "127.0.0.1",  # type: ignore[no-untyped-def]
+               wait: float = 1.5):
+    """The Starlette app over the store at ``store_url``, opened read-only (``wait``: see
+    :func:`scitune.dashboard.app.create_app`)."""
     from scitune.dashboard.app import LOOPBACK_HOSTS
     from scitune.dashboard.app import create_app as _create
     from scitune.store.readonly import ReadOnlyStore
 
     hosts = LOOPBACK_HOSTS if is_loopback(host) and not token else None
-    return _create(ReadOnlyStore(store_url), token=token, allowed_hosts=hosts)
+    return _create(ReadOnlyStore(store_url), token=token, allowed_hosts=hosts, wait=wait)
 
 
 def serve(store_url: str | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT,

@@ -52,10 +52,13 @@ def _error(err: Exception) -> Response:
     return _json({"error": str(err)}, 400)
 
 
-def create_app(store: StoreReads, token: str | None = None, allowed_hosts: list[str] | None = None) -> Starlette:
+def create_app(store: StoreReads, token: str | None = None, allowed_hosts: list[str] | None = None,
+               wait: float = 1.5) -> Starlette:
     """The app over ``store``. ``token``: required on every request when given. ``allowed_hosts``:
-    the Host headers accepted (guards a loopback server against DNS rebinding); None accepts any."""
+    the Host headers accepted (guards a loopback server against DNS rebinding); None accepts any.
+    ``wait``: seconds an experiment's page waits for the report's checks before answering without them."""
     views = Views(store)
+    views.wait = wait
 
     async def shell(request: Request) -> Response:
         return FileResponse(STATIC / "page.html", media_type="text/html")
@@ -90,7 +93,8 @@ def create_app(store: StoreReads, token: str | None = None, allowed_hosts: list[
         return _json(views.version(request.path_params["name"]))
 
     def plots(request: Request) -> Response:
-        return _raw_json(views.plots(request.path_params["name"]))
+        found = views.plots(request.path_params["name"])
+        return _json({"pending": True}, 202) if found is None else _raw_json(found)
 
     def trials(request: Request) -> Response:
         q = request.query_params

@@ -14,6 +14,8 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +69,60 @@ class Cache:
         return value
 
 
+class Background:
+    """What costs a full read of an experiment (the review, its plots), computed in one background
+    thread, the latest result per experiment kept. A page asks with a short wait: it gets the
+    fresh result if it is ready by then, else the previous one (marked stale) or nothing yet, and
+    asks again. At 100,000 trials the checks take longer than a page may: the page shows at once
+    and fills in."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scitune-review")
+        self._lock = threading.Lock()
+        self._running: dict[tuple, tuple[tuple, Future]] = {}  # (what, name) -> (key, future)
+        self._latest: dict[tuple, tuple[tuple, Any]] = {}  # (what, name) -> (key, value)
+
+    def get(self, slot: tuple, key: tuple, compute: Callable[[], Any], wait: float) -> tuple[Any, bool]:
+        """(value, fresh): ``value`` None when nothing was ever computed for ``slot``."""
+        with self._lock:
+            latest = self._latest.get(slot)
+            if latest is not None and latest[0] == key:
+                return latest[1], True
+            running = self._running.get(slot)
+            if running is None or (running[0] != key and running[1].done()):
+                future = self._pool.submit(self._finish, slot, key, compute)
+                self._running[slot] = (key, future)
+            else:
+                future = running[1]
+        try:
+            future.result(timeout=wait)
+        except FutureTimeout:
+            pass
+        except Exception:
+            if running is None or running[0] == key:
+                with self._lock:
+                    self._running.pop(slot, None)
+                raise
+        with self._lock:
+            latest = self._latest.get(slot)
+        if latest is None:
+            return None, False
+        return latest[1], latest[0] == key
+
+    def _finish(self, slot: tuple, key: tuple, compute: Callable[[], Any]) -> None:
+        value = compute()
+        with self._lock:
+            self._latest[slot] = (key, value)
+
+
 class Views:
     """The pages' data over one read-only store."""
 
     def __init__(self, store: StoreReads) -> None:
         self.store = store
         self.cache = Cache()
+        self.background = Background()
+        self.wait = 1.5  # seconds a request waits for the checks before it answers with what it has
 
     # -- experiments -------------------------------------------------------------------------------
 
@@ -82,69 +132,91 @@ class Views:
         return {"trials": trials, "finished": finished, "last_finished_at": last_finish,
                 "last_started_at": last_start, "key": f"{trials}:{finished}:{last_finish}:{last_start}"}
 
-    def _reviewed(self, name: str):  # type: ignore[no-untyped-def]
+    def _reviewed(self, name: str, wait: float | None = None):  # type: ignore[no-untyped-def]
+        """((ReportData, Review, activity key) or None, fresh) of the report's checks at the store's current state."""
         from scitune.analysis.review import review
         from scitune.steps.report import load
 
         record = self.store.experiment(name)
-        key = ("review", name, self.store.activity(record.id))
+        key = self.store.activity(record.id)
 
         def compute():  # type: ignore[no-untyped-def]
             data = load(self.store, name)  # type: ignore[arg-type]
-            return data, review(data.experiment, data.trials, data.metrics, data.studies, data.retrain)
+            return data, review(data.experiment, data.trials, data.metrics, data.studies, data.retrain), key
 
-        return self.cache.get(key, compute)
+        return self.background.get(("review", name), key, compute, self.wait if wait is None else wait)
 
     def experiments(self) -> list[dict[str, Any]]:
+        """Every experiment from cheap SQL counts; its answer's verdict when the checks are ready
+        (``verdict`` None: still computing; the page asks again)."""
         out = []
         for record in self.store.experiments():
             progress = self.store.progress(record.id, record.objective.mode)
-            data, result = self._reviewed(record.name)
-            answer = next(f for f in result.findings if f.check == "goal")
-            out.append({
-                "name": record.name, "goal": record.goal, "studies": len(data.studies),
-                "states": progress["states"], "best": progress["best"], "objective": record.objective.metric,
-                "mode": record.objective.mode, "verdict": answer.title,
-                "warnings": sum(f.severity == "warning" for f in result.findings),
-            })
+            reviewed, fresh = self._reviewed(record.name, wait=0.2)
+            row = {"name": record.name, "goal": record.goal, "studies": len(self.store.studies(record.id)),
+                   "states": progress["states"], "best": progress["best"], "objective": record.objective.metric,
+                   "mode": record.objective.mode, "verdict": None, "warnings": None, "fresh": fresh}
+            if reviewed is not None:
+                result = reviewed[1]
+                row["verdict"] = next(f for f in result.findings if f.check == "goal").title
+                row["warnings"] = sum(f.severity == "warning" for f in result.findings)
+            out.append(row)
         return plain(out)
 
     def overview(self, name: str) -> dict[str, Any]:
-        """The report's answer, findings and per-study summary (no plots: :meth:`plots`)."""
-        data, result = self._reviewed(name)
-        exp = data.experiment
-        answer = next(f for f in result.findings if f.check == "goal")
-        summary = study_summary(data.trials, exp.objective.mode, [s.name for s in data.studies])
+        """The report's answer, findings, importance and per-study summary (no plots: :meth:`plots`).
+        Until the checks are ready, ``pending`` is true and only the summary (from SQL) is there; a
+        result computed before the latest trials finished comes with ``fresh`` false."""
         from scitune.analysis.findings import CHECKS
 
-        return plain({
+        record = self.store.experiment(name)
+        exp = record.experiment
+        reviewed, fresh = self._reviewed(name)
+        studies = self.store.studies(record.id)
+        page: dict[str, Any] = {
             "name": exp.name, "goal": exp.goal, "objective": exp.objective.metric, "mode": exp.objective.mode,
-            "answer": answer.to_dict(), "trust": trust_line(result.findings),
-            "findings": [f.to_dict() for f in result.findings if f.check != "goal"],
-            "passed": [CHECKS[c] for c in result.passed], "summary": summary,
-            "studies": [s.name for s in data.studies], "params": exp.space.names,
-            "importance": [i.as_record() for i in getattr(result, "importances", [])],
-            "notes": [{"text": n.text, "created_at": n.created_at} for n in self.store.notes(data.record.id)],
-            "version": self.version(name),
-        })
+            "studies": [s.name for s in studies], "params": exp.space.names,
+            "notes": [{"text": n.text, "created_at": n.created_at} for n in self.store.notes(record.id)],
+            "version": self.version(name), "pending": reviewed is None, "fresh": fresh,
+        }
+        if reviewed is None:
+            rows = []
+            for st in studies:
+                progress = self.store.progress(record.id, exp.objective.mode, [st.id])
+                rows.append({"study": st.name, "trials": sum(progress["states"].values()), **progress["states"],
+                             "best_objective": progress["best"]})
+            page.update(summary=rows, answer=None, trust=None, findings=[], passed=[], importance=[])
+            return plain(page)
+        data, result, _ = reviewed
+        answer = next(f for f in result.findings if f.check == "goal")
+        page.update(
+            summary=study_summary(data.trials, exp.objective.mode, [s.name for s in data.studies]),
+            answer=answer.to_dict(), trust=trust_line(result.findings),
+            findings=[f.to_dict() for f in result.findings if f.check != "goal"],
+            passed=[CHECKS[c] for c in result.passed],
+            importance=[i.as_record() for i in result.importances],
+            as_of=len(data.trials),
+        )
+        return plain(page)
 
-    def plots(self, name: str) -> str:
+    def plots(self, name: str) -> str | None:
         """Every plot of the report as a JSON array of {key, title, caption, figure} (a string:
-        plotly's own encoder writes the figures)."""
+        plotly's own encoder writes the figures), or None while the checks are computing."""
         from scitune.steps.report import build_plots
 
-        record = self.store.experiment(name)
-        key = ("plots", name, self.store.activity(record.id))
+        reviewed, _ = self._reviewed(name)
+        if reviewed is None:
+            return None
+        data, result, key = reviewed
 
         def compute() -> str:
-            data, result = self._reviewed(name)
             parts = []
             for plot in build_plots(data, result):
                 head = json.dumps({"key": plot.key, "title": plot.title, "caption": plot.caption})
                 parts.append(head[:-1] + ', "figure": ' + plot.figure().to_json() + "}")
             return "[" + ",".join(parts) + "]"
 
-        return self.cache.get(key, compute)
+        return self.cache.get(("plots", name, key), compute)
 
     # -- trials ------------------------------------------------------------------------------------
 

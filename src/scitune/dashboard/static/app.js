@@ -98,7 +98,7 @@ async function experimentsPage() {
   setCrumbs("experiments");
   const rows = await api("/api/experiments");
   const states = ["completed", "running", "pending", "infeasible", "failed", "interrupted"];
-  fill(main, 
+  fill(main,
     el("h1", {}, "Experiments"),
     rows.length ? table([
       { key: "name", label: "experiment", get: r => link(`/e/${enc(r.name)}`, r.name) },
@@ -107,10 +107,12 @@ async function experimentsPage() {
       { key: "states", label: "trials by state",
         get: r => states.filter(s => r.states[s]).map(s => `${r.states[s]} ${s}`).join(", ") || "none" },
       { key: "best", label: "best objective", get: r => r.best === null ? "–" : `${fmt(r.best)} ${r.objective} (${r.mode})` },
-      { key: "verdict", label: "answer" },
+      { key: "verdict", label: "answer", get: r => r.verdict === null ? "running the checks…" : r.verdict },
       { key: "warnings", label: "warnings" },
     ], rows, { cls: "grid experiments" }) : el("p", { class: "muted" }, "The store holds no experiment yet."),
   );
+  // The checks of a large experiment run in the background: ask again until every answer is in.
+  if (rows.some(r => r.verdict === null || !r.fresh)) { pollTimer = setTimeout(() => experimentsPage().catch(showError), 1500); }
 }
 
 function findingBlock(f) {
@@ -131,17 +133,24 @@ function importanceBlock(list) {
 
 async function experimentPage(name) {
   setCrumbs(link("/", "experiments"), name);
+  let retry = null;
   async function draw() {
+    clearTimeout(retry);
     const scroll = window.scrollY;
     const o = await api(`/api/e/${enc(name)}`);
+    if (o.pending || !o.fresh) retry = setTimeout(() => draw().catch(showError), 1000);  // the checks are still running
     const summaryCols = Object.keys(o.summary[0] || {}).map(k => ({ key: k, label: k.replace("_objective", " " + o.objective) }));
     const content = [
       el("h1", {}, o.name), el("p", { class: "goal" }, o.goal),
       el("p", { class: "links" }, link(`/e/${enc(name)}/trials`, "trials table"), " · ",
          link(`/e/${enc(name)}/parallel`, "parallel coordinates"), " · ", link(`/compare?a=${enc(name)}`, "compare")),
-      el("section", { class: `answer ${o.answer.severity}`, id: "answer" }, el("h2", {}, o.answer.title),
-         el("p", {}, o.answer.evidence), el("p", { class: "suggestion" }, "→ " + o.answer.suggestion),
-         el("p", { class: "trust" }, o.trust)),
+      o.pending ? el("section", { class: "answer note", id: "answer" },
+                     el("h2", {}, `Running the report's checks on ${o.version.trials} trials…`),
+                     el("p", {}, "The answer, findings and plots appear here when they are ready."))
+        : el("section", { class: `answer ${o.answer.severity}`, id: "answer" }, el("h2", {}, o.answer.title),
+           el("p", {}, o.answer.evidence), el("p", { class: "suggestion" }, "→ " + o.answer.suggestion),
+           el("p", { class: "trust" }, o.trust),
+           o.fresh ? null : el("p", { class: "muted" }, `As of ${o.as_of} trials; updating…`)),
       (o.notes || []).length ? el("section", { id: "notes" }, el("h2", {}, "Notes"),
         o.notes.map(n => el("p", { class: "note" }, when(n.created_at) + ": ", n.text))) : null,
       el("h2", {}, "Studies"), table(summaryCols, o.summary, { cls: "grid summary" }),
@@ -151,7 +160,9 @@ async function experimentPage(name) {
       el("h2", {}, "Plots"), el("div", { id: "plots" }),
     ];
     fill(main, ...content);
+    if (o.pending) return;
     const plots = await api(`/api/e/${enc(name)}/plots`);
+    if (!Array.isArray(plots)) return;  // still computing: the retry above draws them
     const holder = document.getElementById("plots");
     fill(holder, );
     for (const p of plots) {
@@ -161,7 +172,7 @@ async function experimentPage(name) {
       await plot(div, p.figure);
     }
     window.scrollTo(0, scroll);
-    document.body.dataset.updated = String(o.version.finished);
+    if (o.fresh) document.body.dataset.updated = String(o.version.finished);
   }
   await draw();
   watch(name, draw);
