@@ -28,7 +28,7 @@ def planted_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(planted_db: Path) -> TestClient:
-    return TestClient(create_app(str(planted_db), wait=120), base_url=LOCAL)
+    return TestClient(create_app(str(planted_db), wait=120, isolate=False), base_url=LOCAL)
 
 
 def test_experiments_and_an_experiment_show_the_reports_answer_and_findings(client: TestClient) -> None:
@@ -46,7 +46,8 @@ def test_experiments_and_an_experiment_show_the_reports_answer_and_findings(clie
 
 
 def test_a_page_answers_before_the_checks_finish_and_fills_in(planted_db: Path) -> None:
-    client = TestClient(create_app(str(planted_db), wait=0), base_url=LOCAL)
+    """The checks run in their own process (as the served dashboard does) and the page fills in."""
+    client = TestClient(create_app(str(planted_db), wait=0, isolate=True), base_url=LOCAL)
     first = client.get("/api/e/planted").json()
     if first["pending"]:  # the checks run in the background: the summary comes from SQL meanwhile
         assert first["answer"] is None and [s["study"] for s in first["summary"]] == ["width=64", "width=256"]
@@ -129,7 +130,7 @@ def test_parallel_coordinates_take_a_top_k_and_a_log_axis(client: TestClient) ->
 
 
 def test_html_in_goals_names_reasons_and_notes_never_reaches_the_page_as_markup(tmp_path: Path) -> None:
-    client = TestClient(create_app(str(make_hostile_store(tmp_path))), base_url=LOCAL)
+    client = TestClient(create_app(str(make_hostile_store(tmp_path)), isolate=False), base_url=LOCAL)
     shell = client.get("/e/hostile")
     assert shell.status_code == 200 and "pwned" not in shell.text  # the HTML shell holds no stored text
     assert "script-src 'self'" in shell.headers["content-security-policy"]  # and no inline script would run
@@ -147,7 +148,7 @@ def test_html_in_goals_names_reasons_and_notes_never_reaches_the_page_as_markup(
 
 
 def test_a_token_is_required_on_every_request(planted_db: Path) -> None:
-    client = TestClient(create_app(str(planted_db), token="s3cret", host="0.0.0.0"), base_url="http://10.1.2.3")
+    client = TestClient(create_app(str(planted_db), token="s3cret", host="0.0.0.0", isolate=False), base_url="http://10.1.2.3")
     for path in ("/", "/e/planted", "/static/app.js", "/static/plotly.min.js", "/api/experiments", "/api/e/planted",
                  "/api/e/planted/trials", "/api/t/1", "/api/compare?a=planted&b=planted"):
         assert client.get(path).status_code == 401, path

@@ -36,7 +36,7 @@ def check_bind(host: str, token: str | None) -> None:
 
 
 def create_app(store_url: str | None = None, token: str | None = None, host: str = "127.0.0.1",  # type: ignore[no-untyped-def]
-               wait: float = 1.5):
+               wait: float = 1.5, isolate: bool = True):
     """The Starlette app over the store at ``store_url``, opened read-only (``wait``: see
     :func:`scitune.dashboard.app.create_app`)."""
     from scitune.dashboard.app import LOOPBACK_HOSTS
@@ -44,7 +44,7 @@ def create_app(store_url: str | None = None, token: str | None = None, host: str
     from scitune.store.readonly import ReadOnlyStore
 
     hosts = LOOPBACK_HOSTS if is_loopback(host) and not token else None
-    return _create(ReadOnlyStore(store_url), token=token, allowed_hosts=hosts, wait=wait)
+    return _create(ReadOnlyStore(store_url), token=token, allowed_hosts=hosts, wait=wait, isolate=isolate)
 
 
 def serve(store_url: str | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT,

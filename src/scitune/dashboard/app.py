@@ -53,11 +53,12 @@ def _error(err: Exception) -> Response:
 
 
 def create_app(store: StoreReads, token: str | None = None, allowed_hosts: list[str] | None = None,
-               wait: float = 1.5) -> Starlette:
+               wait: float = 1.5, isolate: bool = True) -> Starlette:
     """The app over ``store``. ``token``: required on every request when given. ``allowed_hosts``:
     the Host headers accepted (guards a loopback server against DNS rebinding); None accepts any.
-    ``wait``: seconds an experiment's page waits for the report's checks before answering without them."""
-    views = Views(store)
+    ``wait``: seconds an experiment's page waits for the report's checks before answering without them.
+    ``isolate``: run those checks in their own process (see :class:`~scitune.dashboard.views.Views`)."""
+    views = Views(store, isolate)
     views.wait = wait
 
     async def shell(request: Request) -> Response:

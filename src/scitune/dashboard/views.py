@@ -13,8 +13,10 @@ import json
 import math
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
@@ -24,11 +26,12 @@ import pandas as pd
 
 from scitune.analysis.findings import trust_line
 from scitune.analysis.summary import study_summary
-from scitune.states import STATES
+from scitune.states import STATES, UNUSABLE
 from scitune.store.reads import StoreReads
 
 LOG_TAIL_BYTES = 8_000
 PAGE_LIMIT = 500
+PARALLEL_MAX = 10_000  # lines a parallel-coordinates plot draws at most (the best ones)
 
 
 def plain(value: Any) -> Any:
@@ -115,11 +118,63 @@ class Background:
             self._latest[slot] = (key, value)
 
 
-class Views:
-    """The pages' data over one read-only store."""
+@dataclass(frozen=True)
+class Checked:
+    """The report's checks and plots of one experiment, JSON-ready (what crosses from the checks'
+    process to the server)."""
 
-    def __init__(self, store: StoreReads) -> None:
+    key: tuple
+    trials: int
+    answer: dict[str, Any]
+    trust: str
+    warnings: int
+    findings: list[dict[str, Any]]
+    passed: list[str]
+    summary: list[dict[str, Any]]
+    importance: list[dict[str, Any]]
+    plots: str  # a JSON array of {key, title, caption, figure}
+
+
+def checked(url: str, name: str, key: tuple) -> Checked:
+    """Read experiment ``name`` from the store at ``url`` and run the report's checks and plots on it
+    (:mod:`scitune.steps.report`). Runs in the dashboard's checks process: at 100,000 trials it takes
+    a while and a few GB, which the server itself then never holds."""
+    from scitune.analysis.findings import CHECKS
+    from scitune.analysis.review import review
+    from scitune.steps.report import build_plots, load
+    from scitune.store.readonly import ReadOnlyStore
+
+    store = _stores.get(url) or _stores.setdefault(url, ReadOnlyStore(url))
+    data = load(store, name)  # type: ignore[arg-type]
+    result = review(data.experiment, data.trials, data.metrics, data.studies, data.retrain)
+    exp = data.experiment
+    parts = []
+    for plot in build_plots(data, result):
+        head = json.dumps({"key": plot.key, "title": plot.title, "caption": plot.caption})
+        parts.append(head[:-1] + ', "figure": ' + plot.figure().to_json() + "}")
+    return Checked(
+        key=key, trials=len(data.trials),
+        answer=plain(next(f for f in result.findings if f.check == "goal").to_dict()),
+        trust=trust_line(result.findings), warnings=sum(f.severity == "warning" for f in result.findings),
+        findings=[plain(f.to_dict()) for f in result.findings if f.check != "goal"],
+        passed=[CHECKS[c] for c in result.passed],
+        summary=plain(study_summary(data.trials, exp.objective.mode, [s.name for s in data.studies])),
+        importance=plain([i.as_record() for i in result.importances]), plots="[" + ",".join(parts) + "]",
+    )
+
+
+_stores: dict[str, StoreReads] = {}  # the checks process keeps its store open between runs
+
+
+class Views:
+    """The pages' data over one read-only store. ``isolate``: run the report's checks in a separate
+    process (the server's memory and responsiveness stay its own), else in a thread."""
+
+    def __init__(self, store: StoreReads, isolate: bool = True) -> None:
         self.store = store
+        self.pool: ProcessPoolExecutor | None = None
+        if isolate:
+            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         self.cache = Cache()
         self.background = Background()
         self.wait = 1.5  # seconds a request waits for the checks before it answers with what it has
@@ -132,17 +187,15 @@ class Views:
         return {"trials": trials, "finished": finished, "last_finished_at": last_finish,
                 "last_started_at": last_start, "key": f"{trials}:{finished}:{last_finish}:{last_start}"}
 
-    def _reviewed(self, name: str, wait: float | None = None):  # type: ignore[no-untyped-def]
-        """((ReportData, Review, activity key) or None, fresh) of the report's checks at the store's current state."""
-        from scitune.analysis.review import review
-        from scitune.steps.report import load
-
+    def _reviewed(self, name: str, wait: float | None = None) -> tuple[Checked | None, bool]:
+        """(the report's checks and plots at the store's current state, or None yet; fresh)."""
         record = self.store.experiment(name)
         key = self.store.activity(record.id)
 
-        def compute():  # type: ignore[no-untyped-def]
-            data = load(self.store, name)  # type: ignore[arg-type]
-            return data, review(data.experiment, data.trials, data.metrics, data.studies, data.retrain), key
+        def compute() -> Checked:
+            if self.pool is None:
+                return checked(self.store.url, name, key)
+            return self.pool.submit(checked, self.store.url, name, key).result()
 
         return self.background.get(("review", name), key, compute, self.wait if wait is None else wait)
 
@@ -152,34 +205,29 @@ class Views:
         out = []
         for record in self.store.experiments():
             progress = self.store.progress(record.id, record.objective.mode)
-            reviewed, fresh = self._reviewed(record.name, wait=0.2)
-            row = {"name": record.name, "goal": record.goal, "studies": len(self.store.studies(record.id)),
-                   "states": progress["states"], "best": progress["best"], "objective": record.objective.metric,
-                   "mode": record.objective.mode, "verdict": None, "warnings": None, "fresh": fresh}
-            if reviewed is not None:
-                result = reviewed[1]
-                row["verdict"] = next(f for f in result.findings if f.check == "goal").title
-                row["warnings"] = sum(f.severity == "warning" for f in result.findings)
-            out.append(row)
+            found, fresh = self._reviewed(record.name, wait=min(self.wait, 0.2))
+            out.append({"name": record.name, "goal": record.goal, "studies": len(self.store.studies(record.id)),
+                        "states": progress["states"], "best": progress["best"],
+                        "objective": record.objective.metric, "mode": record.objective.mode,
+                        "verdict": found.answer["title"] if found else None,
+                        "warnings": found.warnings if found else None, "fresh": fresh})
         return plain(out)
 
     def overview(self, name: str) -> dict[str, Any]:
         """The report's answer, findings, importance and per-study summary (no plots: :meth:`plots`).
         Until the checks are ready, ``pending`` is true and only the summary (from SQL) is there; a
         result computed before the latest trials finished comes with ``fresh`` false."""
-        from scitune.analysis.findings import CHECKS
-
         record = self.store.experiment(name)
         exp = record.experiment
-        reviewed, fresh = self._reviewed(name)
+        found, fresh = self._reviewed(name)
         studies = self.store.studies(record.id)
         page: dict[str, Any] = {
             "name": exp.name, "goal": exp.goal, "objective": exp.objective.metric, "mode": exp.objective.mode,
             "studies": [s.name for s in studies], "params": exp.space.names,
             "notes": [{"text": n.text, "created_at": n.created_at} for n in self.store.notes(record.id)],
-            "version": self.version(name), "pending": reviewed is None, "fresh": fresh,
+            "version": self.version(name), "pending": found is None, "fresh": fresh,
         }
-        if reviewed is None:
+        if found is None:
             rows = []
             for st in studies:
                 progress = self.store.progress(record.id, exp.objective.mode, [st.id])
@@ -187,36 +235,15 @@ class Views:
                              "best_objective": progress["best"]})
             page.update(summary=rows, answer=None, trust=None, findings=[], passed=[], importance=[])
             return plain(page)
-        data, result, _ = reviewed
-        answer = next(f for f in result.findings if f.check == "goal")
-        page.update(
-            summary=study_summary(data.trials, exp.objective.mode, [s.name for s in data.studies]),
-            answer=answer.to_dict(), trust=trust_line(result.findings),
-            findings=[f.to_dict() for f in result.findings if f.check != "goal"],
-            passed=[CHECKS[c] for c in result.passed],
-            importance=[i.as_record() for i in result.importances],
-            as_of=len(data.trials),
-        )
+        page.update(summary=found.summary, answer=found.answer, trust=found.trust, findings=found.findings,
+                    passed=found.passed, importance=found.importance, as_of=found.trials)
         return plain(page)
 
     def plots(self, name: str) -> str | None:
         """Every plot of the report as a JSON array of {key, title, caption, figure} (a string:
         plotly's own encoder writes the figures), or None while the checks are computing."""
-        from scitune.steps.report import build_plots
-
-        reviewed, _ = self._reviewed(name)
-        if reviewed is None:
-            return None
-        data, result, key = reviewed
-
-        def compute() -> str:
-            parts = []
-            for plot in build_plots(data, result):
-                head = json.dumps({"key": plot.key, "title": plot.title, "caption": plot.caption})
-                parts.append(head[:-1] + ', "figure": ' + plot.figure().to_json() + "}")
-            return "[" + ",".join(parts) + "]"
-
-        return self.cache.get(("plots", name, key), compute)
+        found, _ = self._reviewed(name)
+        return None if found is None else found.plots
 
     # -- trials ------------------------------------------------------------------------------------
 
@@ -280,15 +307,26 @@ class Views:
                       "verdict": evidence.comparison.verdict})
 
     def parallel(self, name: str, study: str | None, top_k: int | None, log: bool, infeasible: bool) -> str:
+        """Parallel coordinates of the best ``top_k`` completed trials (at most :data:`PARALLEL_MAX`),
+        and the infeasible and failed ones: each read as one sorted page of SQL, not the whole study."""
         from scitune.plots.parallel import parallel_figure, parallel_info
 
         record = self.store.experiment(name)
         exp = record.experiment
         key = ("parallel", name, study, top_k, log, infeasible, self.store.activity(record.id))
+        if study is not None:
+            self.store.study(record, study)
 
         def compute() -> str:
-            trials = self.store.trials(name, study)
-            info = parallel_info(trials, exp.space, exp.objective.metric, exp.objective.mode, top_k, log, infeasible)
+            k = min(top_k or PARALLEL_MAX, PARALLEL_MAX)
+            best, _ = self.store.trial_page(record.id, study=study, states=["completed"], sort="best_value",
+                                            descending=exp.objective.mode == "max", limit=k)
+            frames = [best]
+            if infeasible:
+                bad, _ = self.store.trial_page(record.id, study=study, states=list(UNUSABLE), limit=PARALLEL_MAX)
+                frames.append(bad)
+            trials = pd.concat([f for f in frames if len(f)]) if any(len(f) for f in frames) else best
+            info = parallel_info(trials, exp.space, exp.objective.metric, exp.objective.mode, k, log, infeasible)
             return parallel_figure(info).to_json()
 
         return self.cache.get(key, compute)

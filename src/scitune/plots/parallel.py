@@ -143,7 +143,7 @@ def parallel_figure(info: ParallelInfo) -> go.Figure:
     scale = [[0.0, GREY], [0.1, GREY], [0.12, "#440154"], [0.4, "#31688e"], [0.7, "#35b779"], [1.0, "#fde725"]]
     fig = go.Figure(go.Parcoords(line=dict(color=colour, colorscale=scale, cmin=0.0, cmax=1.0), dimensions=dimensions))
     fig.update_layout(
-        title=dict(text=f"Parallel coordinates: {info.shown} of {info.total} finished trials", x=0.01),
+        title=dict(text=f"Parallel coordinates: {info.shown} trials", x=0.01),
         font=dict(family=FONT, size=12), height=480, margin=dict(l=60, r=60, t=80, b=40), paper_bgcolor="white",
     )
     return fig
