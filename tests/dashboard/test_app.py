@@ -207,3 +207,11 @@ def test_the_read_only_store_cannot_write_and_creates_nothing(planted_db: Path, 
     with pytest.raises(StoreError, match="no store at"):
         ReadOnlyStore(str(tmp_path / "absent.db"))
     assert not (tmp_path / "absent.db").exists()
+
+
+def test_parallel_coordinates_keep_infeasible_trials_visible(tmp_path: Path) -> None:
+    client = TestClient(create_app(str(make_hostile_store(tmp_path)), isolate=False), base_url=LOCAL)
+    fig = client.get("/api/e/hostile/parallel?top=3").json()
+    objective = fig["data"][0]["dimensions"][-1]
+    assert "infeasible" in objective["ticktext"] and len(objective["values"]) == 3 + 2  # best 3 and both infeasible
+    assert client.get("/api/e/hostile/parallel?top=3&infeasible=0").json()["data"][0]["dimensions"][-1]["values"]

@@ -325,7 +325,7 @@ class Views:
             if infeasible:
                 bad, _ = self.store.trial_page(record.id, study=study, states=list(UNUSABLE), limit=PARALLEL_MAX)
                 frames.append(bad)
-            trials = pd.concat([f for f in frames if len(f)]) if any(len(f) for f in frames) else best
+            trials = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else best
             info = parallel_info(trials, exp.space, exp.objective.metric, exp.objective.mode, k, log, infeasible)
             return parallel_figure(info).to_json()
 
