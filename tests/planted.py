@@ -311,3 +311,29 @@ def plant_reruns(store: Store, experiment: Experiment, study: str, curves: list[
         rows = [(int(s), metric, float(v)) for s, v in zip(grid, values)]
         store.finish(claimed.id, "planter", "completed", rows, best_of(np.asarray(values), grid, mode))
     return int(parent["id"])
+
+
+# -- the dashboard's hostile store ---------------------------------------------------------------
+
+HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+
+
+def make_hostile_store(folder: Path) -> Path:
+    """An experiment whose goal, a study name (a scientific value), infeasible trials' reasons and
+    a note hold HTML and script (``HOSTILE``): every face must show them as text."""
+    path = folder / "hostile.db"
+    experiment, text = planted_experiment(name="hostile", trials=6, scientific=f"{{tag: ['{HOSTILE}', plain]}}")
+    text = text.replace("goal: Does a wider layer lower the planted validation error?", f"goal: 'Goal {HOSTILE}'")
+    experiment = parse_experiment(text)
+    base = shaped_outcome("clean")
+
+    def outcome(study: str, number: int, params: dict[str, Any]) -> Outcome:
+        if number == 1:
+            return Outcome("infeasible", {}, f"diverged {HOSTILE}")
+        return base(study, number, params)
+
+    store = Store(str(path))
+    plant_store(store, experiment, text, outcome)
+    store.add_note(store.experiment("hostile").id, f"note {HOSTILE}")
+    store.close()
+    return path

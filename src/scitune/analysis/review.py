@@ -5,7 +5,7 @@ with their retrain variance, and how each study's expected best grows with its n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -13,6 +13,7 @@ from scitune.analysis.boundaries import EdgeHit, InfeasibleRegion, edge_hits, in
 from scitune.analysis.budget import BudgetCurve, budget_curves
 from scitune.analysis.curve_shape import CurveDiagnosis, diagnose_trials, late_gains
 from scitune.analysis.findings.curve_checks import curve_findings, step_findings
+from scitune.analysis.findings.importance_checks import importance_findings
 from scitune.analysis.findings.record import CHECKS, Finding, order_findings
 from scitune.analysis.findings.search_checks import (
     boundary_findings,
@@ -22,6 +23,7 @@ from scitune.analysis.findings.search_checks import (
     goal_finding,
 )
 from scitune.analysis.goal import GoalAnswer, StudyBest, goal_answer, study_bests
+from scitune.analysis.importance import StudyImportance, importances
 from scitune.analysis.ranking import top_trials
 from scitune.analysis.readings import read_trials
 from scitune.analysis.sampling import Feasibility, NearBest, feasibility, near_best
@@ -48,6 +50,7 @@ class Review:
     variances: dict[int, TrialVariance]  # retrained trials' reruns, by the retrained trial's id
     budgets: list[BudgetCurve]  # per study: the expected best objective against the number of trials
     steps: list[StepVerdict]  # per study: the step-budget verdict from its top trials' best steps
+    importances: list[StudyImportance] = field(default_factory=list)  # per study with enough trials
 
 
 def review(
@@ -82,6 +85,7 @@ def review(
     budgets = budget_curves(trials, mode, names, study_noise(variances)) if len(trials) else []
     steps = step_verdicts(top, late_gains(diagnoses, metric), budget.max_train_steps, late_fraction=settings.late_fraction,
                           early_fraction=settings.early_fraction, min_late_gain=settings.min_late_gain)
+    found_importance = importances(trials, space, mode, names) if len(trials) else []
 
     findings = [
         goal_finding(answer, metric, mode, len(studies), settings.top_k),
@@ -91,9 +95,11 @@ def review(
         *budget_findings(budgets, answer, metric, mode, budget.trials_per_study),
         *curve_findings(top, diagnoses, metric, budget.max_train_steps, settings, answer.gap),
         *step_findings(steps, budget.max_train_steps, budget.eval_every, settings),
+        *importance_findings(found_importance),
     ]
     # A check that could not run is not passed: no study was large enough to judge its trial budget.
     skipped = {"goal"} | (set() if any(c.more_would_help is not None for c in budgets) else {"more_trials"})
+    skipped |= set() if found_importance else {"importance"}  # no study had enough trials (or no Optuna)
     found = {f.check for f in findings}
     passed = [check for check in CHECKS if check not in skipped and check not in found]
     return Review(
@@ -111,4 +117,5 @@ def review(
         variances,
         budgets,
         steps,
+        importances=found_importance,
     )

@@ -21,7 +21,7 @@ COMMAND_MODULES = {
     "batch-size": "batch_size", "warmup": "warmup", "stability": "stability", "round2": "round2",
     "adam-preset": "adam", "show": "results", "delete": "manage", "rename": "manage",
     "check": "check", "next": "next",
-    "import": "importing", "export": "exporting",
+    "import": "importing", "export": "exporting", "dashboard": "dashboard",
 }
 
 
@@ -30,7 +30,7 @@ def register_all() -> None:
     from scitune.cli import run, results, report, retrain, decide, log, refine, test  # noqa: F401, I001
     from scitune.cli import step_budget, batch_size, warmup, stability, round2, adam  # noqa: F401, I001
     from scitune.cli import manage, check, next as _next  # noqa: F401, I001
-    from scitune.cli import importing, exporting  # noqa: F401
+    from scitune.cli import importing, exporting, dashboard  # noqa: F401
 
 
 def _app_for(argv: list[str]) -> Any:

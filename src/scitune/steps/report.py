@@ -56,6 +56,7 @@ from scitune.plots import (
     isolation_plot_info,
     isolation_png,
 )
+from scitune.plots.importance import ImportancePlotInfo, importance_figure, importance_plot_info, importance_png
 from scitune.plots.page import PageFigure, render_page
 from scitune.states import StudyKind
 from scitune.store import ExperimentRecord, Store, StudyRecord
@@ -94,6 +95,7 @@ _BACKENDS: dict[type, tuple[Callable[[Any], go.Figure], Callable[[Any, Path], Pa
     CurvesPlotInfo: (curves_figure, curves_png),
     BestStepInfo: (best_step_figure, best_step_png),
     BudgetPlotInfo: (budget_figure, budget_png),
+    ImportancePlotInfo: (importance_figure, importance_png),
 }
 
 
@@ -201,6 +203,14 @@ def build_plots(data: ReportData, result: Review) -> list[Plot]:
             curves_plot_info(result.top, data.metrics, metric, mode, steps, names),
         )
     )
+    if result.importances:  # parameter importance, when a study had enough completed trials
+        from scitune.analysis.findings.importance_checks import BARELY_SHARE
+
+        plots.append(Plot("importance", "Parameter importance", (
+            "How much each nuisance hyperparameter decides whether a trial reaches the best 10% of the objective "
+            "(Optuna's PED-ANOVA, normalised to sum to 1 per study), with the 5–95% range over bootstrap refits. "
+            "Below the dotted line (half an equal share) in every study, it barely matters: fix it next round."),
+            importance_plot_info(result.importances, BARELY_SHARE)))
     plots.append(
         Plot(
             "best-steps",

@@ -28,6 +28,7 @@ CHECKS = {
     "noise": "no noisy curve among the best trials",
     "still_improving": "no study was still improving when training stopped",
     "saturated": "no study peaked in the first part of training",
+    "importance": "every nuisance hyperparameter matters enough to keep tuning",
 }
 
 

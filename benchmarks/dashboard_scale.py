@@ -1,0 +1,229 @@
+"""The dashboard at scale: 100,000 trials x 20 evaluations x 3 metrics (6 million points).
+
+``python benchmarks/dashboard_scale.py [--trials 100000] [--evaluations 20] [--store URL] [--keep DIR] [--json PATH]``
+
+Plants the trials with bulk SQL inserts into the store's own tables (a new SQLite file unless
+``--store`` names an empty PostgreSQL database), starts ``scitune dashboard`` in its own process on a
+free loopback port, and times what a browser asks for, over HTTP, as the browser would:
+
+- ``first page``: the page shell, its script, and ``/api/experiments`` (which reads every trial and
+  runs the report's checks on a cold server) — what stands between opening the URL and a table;
+- ``experiment overview``: ``/api/e/NAME`` on the cold server (the per-study summary from SQL at
+  once), then how long until the report's checks (answer, findings, importance; run in the
+  dashboard's checks process) and ``/api/e/NAME/plots`` are on the page, then warm (cached until a
+  trial changes);
+- ``table page``: ``/api/e/NAME/trials`` pages (50 rows) deep in the table, sorted by id, by the
+  objective, by a hyperparameter, and filtered by a range: the median of 5 requests each, while the
+  checks run and after;
+- ``version``: the poll a live page makes every second;
+- ``server memory``: the dashboard process's peak resident set (VmHWM) at the end, and its checks
+  process's.
+
+Goals (issue 16): first page < 2 s, table page < 200 ms, overview < 3 s, server memory < 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+NAME = "dash-scale"
+TEXT = f"""\
+experiment: {NAME}
+goal: Does a wider layer lower validation error (at dashboard scale)?
+train: bench:train
+objective: {{metric: val_error, mode: min}}
+budget: {{trials_per_study: 50000, max_train_steps: 200, eval_every: 10}}
+search: {{algorithm: quasi_random, seed: 0}}
+hyperparameters:
+  scientific: {{width: [64, 256]}}
+  nuisance:
+    learning_rate: {{low: 1.0e-4, high: 1.0e-1, scale: log}}
+    dropout: {{low: 0.0, high: 0.5}}
+    weight_decay: {{low: 1.0e-6, high: 1.0e-2, scale: log}}
+  fixed: {{batch_size: 64}}
+"""
+
+
+def plant(url: str, trials: int, evaluations: int) -> float:
+    """Write the experiment through the Store, then its trials and points with bulk inserts."""
+    sys.path.insert(0, str(REPO / "src"))
+    from sqlalchemy import insert
+
+    from scitune.config import parse_experiment
+    from scitune.store import Store
+    from scitune.store.schema import metrics as metrics_table
+    from scitune.store.schema import trials as trials_table
+
+    started = time.perf_counter()
+    exp = parse_experiment(TEXT.replace("50000", str(trials // 2)))
+    store = Store(url)
+    eid = store.ensure_experiment(exp.name, exp.goal, exp.canonical(), TEXT, "dash-scale.yaml")
+    rng = np.random.default_rng(0)
+    steps = np.arange(1, evaluations + 1) * 10
+    now = time.time() - trials
+    trial_id = 0
+    for s, spec in enumerate(exp.studies()):
+        sid = store.ensure_study(eid, spec.name, spec.scientific, {"algorithm": "quasi_random"})
+        n = trials // 2
+        lr = 10 ** rng.uniform(-4, -1, n)
+        dropout = rng.uniform(0, 0.5, n)
+        wd = 10 ** rng.uniform(-6, -2, n)
+        floor = 0.05 + 0.04 * (np.log10(lr) + 2.5) ** 2 + 0.05 * dropout + 0.02 * s
+        diverged = rng.random(n) < 0.05
+        for start in range(0, n, 5000):
+            rows, points = [], []
+            for i in range(start, min(n, start + 5000)):
+                trial_id += 1
+                curve = floor[i] + 0.8 * np.exp(-steps / 40.0) + 0.002 * (steps / 200.0) + rng.normal(0, 0.003, len(steps))
+                bad = bool(diverged[i])
+                best = int(np.argmin(curve))
+                t0 = now + trial_id
+                rows.append({
+                    "id": trial_id, "study_id": sid, "number": i, "seed": i, "attempts": 1, "host": "bench",
+                    "params": {"batch_size": 64, "width": spec.scientific["width"], "learning_rate": float(lr[i]),
+                               "dropout": float(dropout[i]), "weight_decay": float(wd[i])},
+                    "state": "infeasible" if bad else "completed", "reason": "diverged: val_error is nan" if bad else None,
+                    "created_at": t0, "started_at": t0, "finished_at": t0 + 0.5, "heartbeat_at": t0 + 0.5,
+                    "best_step": None if bad else int(steps[best]), "best_value": None if bad else float(curve[best]),
+                })
+                for name, values in (("val_error", curve), ("val_loss", curve * 3), ("train_loss", curve * 0.8)):
+                    points += [{"trial_id": trial_id, "name": name, "step": int(st),
+                                "value": None if bad and j > 3 else float(v)} for j, (st, v) in enumerate(zip(steps, values))]
+            with store.engine.begin() as conn:
+                conn.execute(insert(trials_table), rows)
+                conn.execute(insert(metrics_table), points)
+    store.close()
+    return time.perf_counter() - started
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=600) as r:
+        body = r.read()
+    return time.perf_counter() - t0, len(body)
+
+
+def hwm_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
+
+
+def measure(url: str, trials: int) -> dict:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env.pop("SCITUNE_DASHBOARD_TOKEN", None)
+    server = subprocess.Popen([sys.executable, "-m", "scitune", "dashboard", "--store", url, "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    out: dict = {}
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                get(base + "/static/style.css")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(server.stderr.read().decode()) from None
+                time.sleep(0.2)
+        shell, _ = get(base + "/")
+        script, _ = get(base + "/static/app.js")
+        plotly_js, _ = get(base + "/static/plotly.min.js")
+        listing, listing_bytes = get(base + "/api/experiments")
+        out["first_page_s"] = shell + script + listing
+        out["first_page_bytes"] = listing_bytes
+        out["plotly_js_s"] = plotly_js
+        exp = f"{base}/api/e/{NAME}"
+        asked = time.perf_counter()
+        out["overview_first_s"], out["overview_first_bytes"] = get(exp)  # the summary at once; checks may follow
+        pages = {
+            "by id, offset 50,000": "?limit=50&offset=50000",
+            "by objective, offset 50,000": "?limit=50&offset=50000&sort=best_value",
+            "by objective, first page": "?limit=50&sort=best_value",
+            "by learning_rate desc, offset 20,000": "?limit=50&offset=20000&sort=param:learning_rate&desc=1",
+            "one study, lr in [1e-3, 1e-2], by objective": "?limit=50&study=width%3D64&range=learning_rate:0.001:0.01&sort=best_value",
+            "infeasible only, by finish time": "?limit=50&state=infeasible&sort=finished_at&desc=1",
+        }
+
+        def table_pages() -> dict:
+            return {label: round(1000 * statistics.median(get(f"{exp}/trials{query}")[0] for _ in range(5)), 1)
+                    for label, query in pages.items()}
+
+        out["table_page_ms_while_checking"] = table_pages()
+        while json.loads(urllib.request.urlopen(exp, timeout=600).read())["pending"]:
+            time.sleep(0.5)
+        out["checks_ready_s"] = time.perf_counter() - asked  # the answer, findings and importance on the page
+        out["plots_s"], out["plots_bytes"] = get(exp + "/plots")
+        out["overview_warm_s"], out["overview_bytes"] = get(exp)
+        out["table_page_ms"] = table_pages()
+        out["version_ms"] = round(1000 * statistics.median(get(exp + "/version")[0] for _ in range(5)), 1)
+        out["trial_page_first_ms"] = round(1000 * get(f"{base}/api/t/{max(1, trials * 7 // 10)}")[0], 1)
+        out["trial_page_ms"] = round(1000 * statistics.median(
+            get(f"{base}/api/t/{max(1, trials * k // 10)}")[0] for k in (2, 5, 8)), 1)
+        out["parallel_top1000_s"], _ = get(f"{exp}/parallel?study=width%3D64&top=1000&log=1")
+        children = [c for task in Path(f"/proc/{server.pid}/task").iterdir()
+                    for c in (task / "children").read_text().split()]
+        out["checks_process_peak_rss_mb"] = max((hwm_mb(int(c)) for c in children), default=None)
+        out["server_peak_rss_mb"] = hwm_mb(server.pid)
+    finally:
+        if server.poll() is None:
+            os.kill(server.pid, signal.SIGINT)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.kill(server.pid, signal.SIGKILL)
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=100_000)
+    parser.add_argument("--evaluations", type=int, default=20)
+    parser.add_argument("--store", help="an empty PostgreSQL database URL (default: a new SQLite file)")
+    parser.add_argument("--keep", type=Path, help="folder for the SQLite store (kept)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="dash-scale-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    url = args.store or f"sqlite:///{folder / 'dash-scale.db'}"
+    if not args.store and (folder / "dash-scale.db").exists():
+        planted = None  # reuse a kept store
+    else:
+        planted = plant(url, args.trials, args.evaluations)
+    result = {"trials": args.trials, "evaluations": args.evaluations, "metrics": 3,
+              "store": url.split("@")[-1], "plant_s": planted and round(planted, 1), **measure(url, args.trials)}
+    goals = {"first page < 2 s": result["first_page_s"] < 2,
+             "table page < 200 ms": max(result["table_page_ms"].values()) < 200,
+             "overview < 3 s (summary; the checks fill in after checks_ready_s)": result["overview_first_s"] < 3,
+             "server memory < 1 GB": result["server_peak_rss_mb"] < 1024}
+    result["goals"] = goals
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if not math.isfinite(result["first_page_s"]):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
