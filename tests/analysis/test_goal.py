@@ -69,7 +69,7 @@ def test_retrains_decide_and_become_error_bars() -> None:
     assert wide.ci_low < 0.05 < wide.ci_high and variances[parents["width=64"]].unstable == 1
     goal = _goal(experiment, trials, metrics, retrain)
     assert goal.data["decisive"] is True and goal.data["noise_source"] == "retrain"
-    assert "Welch's t-test p<0.001" in goal.evidence and "retrains 0.05 ± 0.0008165, n=4" in goal.evidence
+    assert "Welch's t-test one-sided p<0.001" in goal.evidence and "retrains 0.05 ± 0.0008165, n=4" in goal.evidence
     assert "retrains 0.06 ± 0.0008165, n=4, 1 more diverged or failed" in goal.evidence
 
     # The isolation plot: error bars where retrains exist, none where they do not.

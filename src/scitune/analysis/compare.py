@@ -15,11 +15,22 @@ the objective's direction). With Welch's t-test (scipy's ``ttest_ind(equal_var=F
   ``n >= 2 * (t[1-alpha] + t[power])**2 * sd**2 / gain**2`` (t quantiles at ``2n - 2`` degrees of
   freedom, ``sd**2`` the mean of the two sides' variances, ``power`` 80% by default).
 
-Samples are reruns of one configuration (:mod:`scitune.analysis.variance`). When only one side has
-two or more values, the other side's single value is given the same variance (the seed noise is a
-property of the training pipeline more than of one point in it) and the interval uses that side's
-degrees of freedom; the comparison says so. With no variance on either side, nothing can separate a
-difference from noise: the verdict is ``not enough evidence``.
+Samples are reruns of one configuration (:mod:`scitune.analysis.variance`), each read off its
+curve (:mod:`scitune.analysis.readings`: the raw best, or a smoothed reading on noisy curves, whose
+best evaluation flatters them). The false adopts that matter come from how values are selected, not
+from the t-test, so:
+
+- each side's sd is floored at what the data can resolve (``floor``: half the metric's quantum, the
+  reading's own noise from its curve): identical reruns are not certainty;
+- a side with fewer than two values has no variance of its own and is never adopted nor called
+  worse, unless the caller borrows the other side's (``borrow_variance``, the CLI's
+  ``--borrow-variance``); the interval then uses the measured side's degrees of freedom;
+- a side whose only value is the best of a search (``selected``) is named as such (the winner's
+  curse), and when borrowed it is first taken back by ``sd * E[max of N standard normals]``.
+
+With no variance on either side, nothing can separate a difference from noise: the verdict is
+``not enough evidence``. :func:`compare_readings` is the one core ``scitune compare``, ``launch``
+and the report's answer share.
 """
 
 from __future__ import annotations

@@ -78,7 +78,9 @@ def review(
     feasible = feasibility(trials, names)
     near = near_best(trials, mode, settings.near_best, names)
     variances = trial_variances(trials, retrain)
-    readings = read_trials(metrics, metric, mode)  # the goal reads its sides as `compare` does
+    wanted = [*top.groupby("study", sort=False).head(1)["id"], *([] if retrain is None else retrain["id"])] \
+        if len(top) else []
+    readings = read_trials(metrics, metric, mode, wanted)  # the goal reads its sides as `compare` does
     bests = study_bests(trials, studies, mode, settings.top_k, variances, readings)
     answer = goal_answer(bests, mode, extra_values=metrics.loc[metrics["name"] == metric, "value"].dropna().tolist()
                          if len(metrics) else (), study_variance=study_variances(trials, retrain, mode))

@@ -104,7 +104,7 @@ def comparison_row(evidence: Evidence) -> pd.DataFrame:
                     f"{key}_std": side.std})
     row.update(difference=c.difference, gain=c.gain, gain_low=c.low, gain_high=c.high, confidence=c.confidence,
                p_value=c.p_value, verdict=c.verdict, accounts_for_variance=c.accounts_for_variance,
-               reruns_needed=c.reruns_needed)
+               reruns_needed=c.reruns_needed, reading=c.reading, floor=c.floor, borrowed=c.borrowed)
     return pd.DataFrame([row])
 
 
@@ -202,10 +202,13 @@ def launch(
             if c.verdict != ADOPT and not force:
                 interval = f", {round(100 * c.confidence)}% interval [{c.low:.4g}, {c.high:.4g}]" if c.low is not None else ""
                 steps = "; ".join(result.suggestions()) or f"scitune compare {baseline.label} {candidate.label}"
+                lone = (c.baseline.n < 2 or c.candidate.n < 2) and not c.borrowed
                 raise NotAdopted(
                     f"{candidate.label} does not beat {baseline.label} beyond the noise: {c.verdict} "
                     f"(gain {c.gain:.4g} {result.metric}{interval})",
-                    hint=f"{steps}; or launch with --force to record it anyway",
+                    hint=f"{steps}; or launch with " + ("--borrow-variance to lend the side without reruns the "
+                                                        "other's variance, or " if lone else "")
+                    + "--force to record it anyway",
                 )
             evidence = {**result.as_record(), "forced": result.comparison.verdict != ADOPT}
     record = store.experiment(experiment)

@@ -355,7 +355,7 @@ def goal_finding(answer: GoalAnswer, metric: str, mode: str, studies: int, top_k
     gap = f"gap {num(answer.gap)} to {second.study}"
     if answer.noise_source == "retrain":
         basis = f"retrain sd up to {num(answer.noise)}" + (
-            f", Welch's t-test {p_text(answer.p_value)}" if answer.p_value is not None else ""
+            f", Welch's t-test one-sided {p_text(answer.p_value)}" if answer.p_value is not None else ""
         )
     elif answer.noise is not None:
         basis = f"spread between each study's best and its {ordinal(top_k)} best trial up to {num(answer.noise)}"
