@@ -6,11 +6,19 @@ don't. The playbook gives no number for "near"; ours is the outer ``edge_fractio
 measured on the parameter's own scale (log ranges in log space), so 10% of [1e-4, 1e-1] is the top
 0.3 decade. When every trial past some value diverged and the best trial sits just below it, the
 edge is one of stability, not of the range (the playbook's cue for learning-rate warmup).
+
+Each edge carries an **effect size**: the gain widening could plausibly bring, read from the trend
+of the objective over the half of the range next to the edge (a least-squares line of the objective
+on the parameter's position, own scale, over the completed trials there) extrapolated over the
+widening (``widen_by`` of the range's width). ``gain_p`` is the one-sided p-value of that line's
+slope pointing toward the edge. The same trend, measured toward a region of divergence, is the
+evidence that instability limits the best trial (:func:`border_effect`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,6 +48,8 @@ class EdgeHit:
     considered: int  # how many of the top-k trials have the parameter (conditional ones may not)
     trend: float | None  # Spearman rho of closeness to the edge vs improvement, all completed trials
     trend_p: float | None
+    gain: float | None = None  # the improvement widening by widen_by could plausibly bring (objective units)
+    gain_p: float | None = None  # one-sided p-value of the improving slope behind ``gain``
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,11 @@ class InfeasibleRegion:
     threshold: float  # the least extreme infeasible value
     infeasible: int  # infeasible trials that have the parameter
     nearest_feasible: float  # the completed trial closest to the region
-    best_at_border: bool  # the study's best trial sits within edge_fraction of the region
+    best_at_border: bool  # the best trial is near the region (edge_fraction, at most border_decades on a log
+    # scale) and the objective improves toward it beyond the noise (set by :func:`border_effect`'s caller)
+    distance: float | None = None  # best trial to the region: decades on a log scale, else the parameter's units
+    gain: float | None = None  # improvement per the best trial's distance to the region, extrapolated to it
+    gain_p: float | None = None
 
 
 def _positions(frame: pd.DataFrame, param: RangeParam) -> tuple[np.ndarray, np.ndarray]:
@@ -71,8 +85,35 @@ def _trend(closeness: np.ndarray, objective: np.ndarray, mode: str) -> tuple[flo
     return float(result.statistic), float(result.pvalue)
 
 
+def slope_gain(positions: np.ndarray, objective: np.ndarray, mode: str, toward: Edge, span: float) -> tuple[float | None, float | None]:
+    """``(gain, p)``: the improvement a least-squares line of the objective on ``positions``
+    predicts over ``span`` further toward ``toward`` (0 when the line points away; objective units),
+    and the one-sided p-value of its slope pointing that way. None with fewer than 4 points or no
+    spread."""
+    x, y = np.asarray(positions, dtype=float), np.asarray(oriented(np.asarray(objective, dtype=float), mode), dtype=float)
+    if len(x) < 4 or np.ptp(x) == 0:
+        return None, None
+    if np.ptp(y) == 0:
+        return 0.0, 1.0
+    fit = stats.linregress(x, y)
+    improving = -fit.slope if toward == "high" else fit.slope  # lower y is better
+    t = improving / fit.stderr if fit.stderr > 0 else (math.inf if improving > 0 else -math.inf)
+    p = float(stats.t.sf(t, len(x) - 2))
+    return float(max(0.0, improving) * span), p
+
+
+def _edge_gain(pos: np.ndarray, objective: np.ndarray, mode: str, edge: Edge, widen_by: float) -> tuple[float | None, float | None]:
+    """The trend over the half of the range next to ``edge`` (all of it when that half holds fewer
+    than 4 trials), extrapolated over ``widen_by``."""
+    half = pos >= 0.5 if edge == "high" else pos <= 0.5
+    if half.sum() < 4:
+        half = np.ones_like(pos, dtype=bool)
+    return slope_gain(pos[half], objective[half], mode, edge, widen_by)
+
+
 def edge_hits(
-    trials: pd.DataFrame, space: SearchSpace, mode: str, top_k: int = 3, edge_fraction: float = 0.1
+    trials: pd.DataFrame, space: SearchSpace, mode: str, top_k: int = 3, edge_fraction: float = 0.1,
+    widen_by: float = 0.5,
 ) -> list[EdgeHit]:
     """For every study and range parameter whose best trial lies within ``edge_fraction`` of an
     edge (own scale): one :class:`EdgeHit`, with how many of the ``top_k`` trials lie there too and
@@ -96,7 +137,9 @@ def edge_hits(
             else:
                 continue
             rows = group[keep]
-            trend, p = _trend(closeness, rows["best_value"].to_numpy(float), mode)
+            objective = rows["best_value"].to_numpy(float)
+            trend, p = _trend(closeness, objective, mode)
+            gain, gain_p = _edge_gain(pos, objective, mode, edge, widen_by)
             hits.append(
                 EdgeHit(
                     study=study,
@@ -110,9 +153,17 @@ def edge_hits(
                     considered=len(top),
                     trend=trend,
                     trend_p=p,
+                    gain=gain,
+                    gain_p=gain_p,
                 )
             )
     return hits
+
+
+def effect_beyond_noise(gain: float | None, p: float | None, floor: float, margin: float, alpha: float = 0.05) -> bool:
+    """Whether a trend's predicted gain is an effect: its slope significant (one-sided ``p`` below
+    ``alpha``) and the gain above ``margin`` noise floors."""
+    return gain is not None and p is not None and p < alpha and gain > margin * floor
 
 
 def strong_edge(hit: EdgeHit, alpha: float = 0.05) -> bool:
@@ -141,11 +192,25 @@ def widened_bound(param: RangeParam, edge: Edge, widen_by: float) -> float:
 
 
 def infeasible_regions(
-    trials: pd.DataFrame, space: SearchSpace, mode: str, edge_fraction: float = 0.1, min_infeasible: int = 2
+    trials: pd.DataFrame,
+    space: SearchSpace,
+    mode: str,
+    edge_fraction: float = 0.1,
+    min_infeasible: int = 2,
+    *,
+    border_decades: float = 0.5,
+    floors: Mapping[str, float] | None = None,
+    noise_margin: float = 2.0,
 ) -> list[InfeasibleRegion]:
     """Range parameters that separate a study's infeasible trials cleanly from its completed ones:
     all (at least ``min_infeasible``) infeasible trials on one side of a value, all completed trials
-    on the other. Diverging at high learning rates looks exactly like this."""
+    on the other. Diverging at high learning rates looks exactly like this.
+
+    The best trial "borders" the region only when it is close in absolute terms (within
+    ``edge_fraction`` of the range and, on a log scale, ``border_decades`` decades) **and** the
+    objective improves toward the region beyond ``noise_margin`` noise floors (``floors`` by study):
+    the gain of one ``edge_fraction`` more, from the trend over the completed half nearest the region.
+    Sitting near the border of a flat objective is not being limited by it."""
     regions = []
     done = ranked(trials, mode)
     for study in dict.fromkeys(trials["study"]):
@@ -163,25 +228,40 @@ def infeasible_regions(
             best = good_pos[0]
             if bad_pos.min() > good_pos.max():
                 side: Edge = "high"
-                at_border = bad_pos.min() - best <= edge_fraction
+                gap = bad_pos.min() - best
                 threshold_row = bad[bad_keep].iloc[int(np.argmin(bad_pos))]
                 nearest_row = good[good_keep].iloc[int(np.argmax(good_pos))]
+                nearest_half = good_pos >= (good_pos.min() + good_pos.max()) / 2
             elif bad_pos.max() < good_pos.min():
                 side = "low"
-                at_border = best - bad_pos.max() <= edge_fraction
+                gap = best - bad_pos.max()
                 threshold_row = bad[bad_keep].iloc[int(np.argmax(bad_pos))]
                 nearest_row = good[good_keep].iloc[int(np.argmin(good_pos))]
+                nearest_half = good_pos <= (good_pos.min() + good_pos.max()) / 2
             else:
                 continue
+            best_value = float(good[good_keep].iloc[0]["params"][param.name])
+            border = float(threshold_row["params"][param.name])
+            distance = abs(math.log10(border) - math.log10(best_value)) if param.scale == "log" else abs(border - best_value)
+            close = gap <= edge_fraction and (param.scale != "log" or distance <= border_decades)
+            if nearest_half.sum() < 4:
+                nearest_half = np.ones_like(good_pos, dtype=bool)
+            objective = good[good_keep]["best_value"].to_numpy(float)
+            gain, gain_p = slope_gain(good_pos[nearest_half], objective[nearest_half], mode, side, edge_fraction)
+            floor = float((floors or {}).get(study) or 0.0)
+            at_border = close and effect_beyond_noise(gain, gain_p, floor, noise_margin)
             regions.append(
                 InfeasibleRegion(
                     study=study,
                     param=param.name,
                     side=side,
-                    threshold=float(threshold_row["params"][param.name]),
+                    threshold=border,
                     infeasible=len(bad_pos),
                     nearest_feasible=float(nearest_row["params"][param.name]),
                     best_at_border=bool(at_border),
+                    distance=float(distance),
+                    gain=gain,
+                    gain_p=gain_p,
                 )
             )
     return regions

@@ -130,6 +130,8 @@ class ReportSettings(_Strict):
     late_fraction: float = Field(default=0.25, gt=0, lt=1)  # playbook: best step in the last 25% -> train longer
     min_late_gain: float = Field(default=0.02, ge=0)  # ... while still gaining this share of the improvement
     early_fraction: float = Field(default=0.1, gt=0, lt=1)  # playbook: best step in the first 10% -> too many steps
+    noise_margin: float = Field(default=2.0, ge=0)  # an effect within this many noise floors is noise (analysis/noise.py)
+    border_decades: float = Field(default=0.5, gt=0)  # "at the border of divergence": at most this far on a log scale
 
 
 class ParamSpec(_Strict):
