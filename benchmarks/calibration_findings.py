@@ -143,7 +143,7 @@ def scenarios() -> dict[str, Scenario]:
                  must_not=_quiet_except("overfitting"), description="null, curves turn up after 40%"),
         Scenario("improving", flat, curve="improving", should={"still_improving": None},
                  must_not=_quiet_except("still_improving"), description="null, still falling at the end"),
-        Scenario("saturated", flat, curve="saturated", should={"saturated": None},
+        Scenario("saturated", flat, curve="saturated", eval_sd=0.0001, seed_sd=0.0001, should={"saturated": None},
                  must_not=_quiet_except("saturated"), description="null, best at the first evaluation"),
         Scenario("divergent_flat", flat, diverge_above=-2.0, must_not={"infeasible": _instability_claim},
                  description="lr above 10^-2 diverges, objective flat below"),
@@ -164,7 +164,7 @@ def _shape(kind: str, level: float, rng: np.random.Generator, eval_sd: float) ->
     elif kind == "improving":
         base = level + 0.15 * (1 - t)
     elif kind == "saturated":
-        base = level + drop * np.exp(-t / 0.004) + 0.002 * t
+        base = level + drop * np.exp(-t / 0.004) + 0.004 * t
     else:
         raise ValueError(kind)
     return base + rng.normal(0.0, eval_sd, len(t))
@@ -211,8 +211,9 @@ def interval(k: int, n: int) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-def run_scenario(scenario: Scenario, sims: int, seed: int = 0) -> dict[str, Any]:
-    """Fire counts per check (any severity and warnings), and the judged rates."""
+def run_scenario(scenario: Scenario, sims: int, seed: int = 0, overrides: dict[str, float] | None = None) -> dict[str, Any]:
+    """Fire counts per check (any severity and warnings), and the judged rates. ``overrides``:
+    report settings to try instead of the defaults (``--set``)."""
     from scitune.analysis.review import review
 
     any_count = dict.fromkeys(CHECKS, 0)
@@ -221,7 +222,8 @@ def run_scenario(scenario: Scenario, sims: int, seed: int = 0) -> dict[str, Any]
     decisive = 0
     for sim in range(sims):
         experiment, trials, metrics = simulate(scenario, sim, seed)
-        findings = review(experiment, trials, metrics).findings
+        settings = experiment.report_settings.model_copy(update=overrides or {})
+        findings = review(experiment, trials, metrics, settings=settings).findings
         for check in CHECKS:
             mine = [f for f in findings if f.check == check]
             any_count[check] += bool(mine)
@@ -255,15 +257,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--json", default="", help="write the record here")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a report setting to try instead of its default (repeatable)")
     args = parser.parse_args(argv)
+    overrides = {k: float(v) if "." in v or "e" in v else int(v) for k, v in (item.split("=", 1) for item in args.set)}
     chosen = scenarios()
     if args.only:
         chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
-    record: dict[str, Any] = {"sims": args.sims, "seed": args.seed, "scenarios": {}}
+    record: dict[str, Any] = {"sims": args.sims, "seed": args.seed, "settings": overrides, "scenarios": {}}
     missed = 0
     for name, scenario in chosen.items():
         started = time.perf_counter()
-        result = run_scenario(scenario, args.sims, args.seed)
+        result = run_scenario(scenario, args.sims, args.seed, overrides)
         result["seconds"] = round(time.perf_counter() - started, 1)
         record["scenarios"][name] = result
         print(f"\n{name}: {scenario.description} ({args.sims} sims, {result['seconds']} s)")

@@ -8,8 +8,8 @@ measured on the parameter's own scale (log ranges in log space), so 10% of [1e-4
 edge is one of stability, not of the range (the playbook's cue for learning-rate warmup).
 
 Each edge carries an **effect size**: the gain widening could plausibly bring, read from the trend
-of the objective over the half of the range next to the edge (a least-squares line of the objective
-on the parameter's position, own scale, over the completed trials there) extrapolated over the
+of the objective along the parameter (a least-squares fit of the objective on the positions, own
+scale, of every range parameter, over the completed trials but the best) extrapolated over the
 widening (``widen_by`` of the range's width). ``gain_p`` is the one-sided p-value of that line's
 slope pointing toward the edge. The same trend, measured toward a region of divergence, is the
 evidence that instability limits the best trial (:func:`border_effect`).
@@ -85,30 +85,60 @@ def _trend(closeness: np.ndarray, objective: np.ndarray, mode: str) -> tuple[flo
     return float(result.statistic), float(result.pvalue)
 
 
-def slope_gain(positions: np.ndarray, objective: np.ndarray, mode: str, toward: Edge, span: float) -> tuple[float | None, float | None]:
-    """``(gain, p)``: the improvement a least-squares line of the objective on ``positions``
-    predicts over ``span`` further toward ``toward`` (0 when the line points away; objective units),
-    and the one-sided p-value of its slope pointing that way. None with fewer than 4 points or no
-    spread."""
+def slope_gain(
+    positions: np.ndarray,
+    objective: np.ndarray,
+    mode: str,
+    toward: Edge,
+    span: float,
+    covariates: np.ndarray | None = None,
+) -> tuple[float | None, float | None]:
+    """``(gain, p)``: the improvement a least-squares fit of the objective on ``positions`` predicts
+    over ``span`` further toward ``toward`` (0 when the fit points away; objective units), and the
+    one-sided p-value of its slope pointing that way. ``covariates`` (one column per other
+    parameter's position) enter the fit too, so the variation they cause is not read as noise. None
+    with too few points for the fit or no spread."""
     x, y = np.asarray(positions, dtype=float), np.asarray(oriented(np.asarray(objective, dtype=float), mode), dtype=float)
-    if len(x) < 4 or np.ptp(x) == 0:
+    if len(x) < 4:
+        return None, None
+    others = np.empty((len(x), 0)) if covariates is None else np.asarray(covariates, dtype=float).reshape(len(x), -1)
+    others = others[:, np.ptp(others, axis=0) > 0] if others.size else others
+    if len(x) < others.shape[1] + 4 or np.ptp(x) == 0:
         return None, None
     if np.ptp(y) == 0:
         return 0.0, 1.0
-    fit = stats.linregress(x, y)
-    improving = -fit.slope if toward == "high" else fit.slope  # lower y is better
-    t = improving / fit.stderr if fit.stderr > 0 else (math.inf if improving > 0 else -math.inf)
-    p = float(stats.t.sf(t, len(x) - 2))
-    return float(max(0.0, improving) * span), p
+    design = np.column_stack([np.ones_like(x), x, others])
+    coef, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
+    if rank < design.shape[1]:
+        return None, None
+    df = len(x) - design.shape[1]
+    residual = y - design @ coef
+    sigma2 = float(residual @ residual) / df
+    stderr = math.sqrt(sigma2 * float(np.linalg.inv(design.T @ design)[1, 1]))
+    improving = -coef[1] if toward == "high" else coef[1]  # lower y is better
+    t = improving / stderr if stderr > 0 else (math.inf if improving > 0 else -math.inf)
+    return float(max(0.0, improving) * span), float(stats.t.sf(t, df))
 
 
-def _edge_gain(pos: np.ndarray, objective: np.ndarray, mode: str, edge: Edge, widen_by: float) -> tuple[float | None, float | None]:
-    """The trend over the half of the range next to ``edge`` (all of it when that half holds fewer
-    than 4 trials), extrapolated over ``widen_by``."""
-    half = pos >= 0.5 if edge == "high" else pos <= 0.5
-    if half.sum() < 4:
-        half = np.ones_like(pos, dtype=bool)
-    return slope_gain(pos[half], objective[half], mode, edge, widen_by)
+def _covariates(rows: pd.DataFrame, space: SearchSpace, exclude: str) -> np.ndarray:
+    """The positions of the other range parameters that every row has, one column each."""
+    columns = []
+    for other in space.params:
+        if isinstance(other, RangeParam) and other.name != exclude:
+            keep, pos = _positions(rows, other)
+            if keep.all() and len(pos):
+                columns.append(pos)
+    return np.column_stack(columns) if columns else np.empty((len(rows), 0))
+
+
+def _edge_gain(
+    pos: np.ndarray, objective: np.ndarray, mode: str, edge: Edge, widen_by: float, covariates: np.ndarray
+) -> tuple[float | None, float | None]:
+    """The objective's linear trend along the parameter (the other range parameters fitted too),
+    extrapolated over ``widen_by``. ``pos`` and ``objective`` are best first; the best trial is left
+    out: it is why the edge was looked at, and the best value sitting at the extreme position would
+    bias the slope toward the edge even where the objective is flat."""
+    return slope_gain(pos[1:], objective[1:], mode, edge, widen_by, covariates[1:])
 
 
 def edge_hits(
@@ -139,7 +169,7 @@ def edge_hits(
             rows = group[keep]
             objective = rows["best_value"].to_numpy(float)
             trend, p = _trend(closeness, objective, mode)
-            gain, gain_p = _edge_gain(pos, objective, mode, edge, widen_by)
+            gain, gain_p = _edge_gain(pos, objective, mode, edge, widen_by, _covariates(rows, space, param.name))
             hits.append(
                 EdgeHit(
                     study=study,
@@ -209,7 +239,8 @@ def infeasible_regions(
     The best trial "borders" the region only when it is close in absolute terms (within
     ``edge_fraction`` of the range and, on a log scale, ``border_decades`` decades) **and** the
     objective improves toward the region beyond ``noise_margin`` noise floors (``floors`` by study):
-    the gain of one ``edge_fraction`` more, from the trend over the completed half nearest the region.
+    the gain of one ``edge_fraction`` more, from the trend over the completed trials (the other range
+    parameters fitted too, the best trial left out, as for an edge).
     Sitting near the border of a flat objective is not being limited by it."""
     regions = []
     done = ranked(trials, mode)
@@ -231,23 +262,21 @@ def infeasible_regions(
                 gap = bad_pos.min() - best
                 threshold_row = bad[bad_keep].iloc[int(np.argmin(bad_pos))]
                 nearest_row = good[good_keep].iloc[int(np.argmax(good_pos))]
-                nearest_half = good_pos >= (good_pos.min() + good_pos.max()) / 2
             elif bad_pos.max() < good_pos.min():
                 side = "low"
                 gap = best - bad_pos.max()
                 threshold_row = bad[bad_keep].iloc[int(np.argmax(bad_pos))]
                 nearest_row = good[good_keep].iloc[int(np.argmin(good_pos))]
-                nearest_half = good_pos <= (good_pos.min() + good_pos.max()) / 2
             else:
                 continue
             best_value = float(good[good_keep].iloc[0]["params"][param.name])
             border = float(threshold_row["params"][param.name])
             distance = abs(math.log10(border) - math.log10(best_value)) if param.scale == "log" else abs(border - best_value)
             close = gap <= edge_fraction and (param.scale != "log" or distance <= border_decades)
-            if nearest_half.sum() < 4:
-                nearest_half = np.ones_like(good_pos, dtype=bool)
             objective = good[good_keep]["best_value"].to_numpy(float)
-            gain, gain_p = slope_gain(good_pos[nearest_half], objective[nearest_half], mode, side, edge_fraction)
+            covariates = _covariates(good[good_keep], space, param.name)
+            # The best trial left out, as for an edge (_edge_gain).
+            gain, gain_p = slope_gain(good_pos[1:], objective[1:], mode, side, edge_fraction, covariates[1:])
             floor = float((floors or {}).get(study) or 0.0)
             at_border = close and effect_beyond_noise(gain, gain_p, floor, noise_margin)
             regions.append(

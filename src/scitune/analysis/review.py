@@ -96,7 +96,7 @@ def review(
         *feasibility_findings(feasible, regions, settings),
         *density_findings(near, metric, budget.trials_per_study, settings, floors),
         *budget_findings(budgets, answer, metric, mode, budget.trials_per_study),
-        *curve_findings(top, diagnoses, metric, budget.max_train_steps, settings, answer.gap),
+        *curve_findings(top, diagnoses, metric, budget.max_train_steps, settings, answer.gap, floors),
         *step_findings(steps, budget.max_train_steps, budget.eval_every, settings),
     ]
     # A check that could not run is not passed: no study was large enough to judge its trial budget.

@@ -123,14 +123,14 @@ class ReportSettings(_Strict):
     edge_fraction: float = Field(default=0.1, gt=0, lt=0.5)  # "near an edge": outer share of a range, own scale
     widen_by: float = Field(default=0.5, gt=0)  # suggested widening, a share of the range's width (own scale)
     infeasible_fraction: float = Field(default=0.2, ge=0, lt=1)  # more infeasible/failed than this: flagged
-    near_best: float = Field(default=0.25, gt=0, le=1)  # near-best band: this share of the best-to-median gap
+    near_best: float = Field(default=0.35, gt=0, le=1)  # near-best band: this share of the best-to-median gap
     min_near_best: int = Field(default=3, ge=1)  # fewer completed trials in that band: too few points
     overfit_rise: float = Field(default=0.1, gt=0)  # validation objective ends this share of its improvement worse
     noise: float = Field(default=0.05, gt=0)  # step-to-step sd, a share of the improvement (or level)
     late_fraction: float = Field(default=0.25, gt=0, lt=1)  # playbook: best step in the last 25% -> train longer
     min_late_gain: float = Field(default=0.02, ge=0)  # ... while still gaining this share of the improvement
     early_fraction: float = Field(default=0.1, gt=0, lt=1)  # playbook: best step in the first 10% -> too many steps
-    noise_margin: float = Field(default=2.0, ge=0)  # an effect within this many noise floors is noise (analysis/noise.py)
+    noise_margin: float = Field(default=3.0, ge=0)  # an effect within this many noise floors is noise (analysis/noise.py)
     border_decades: float = Field(default=0.5, gt=0)  # "at the border of divergence": at most this far on a log scale
 
 

@@ -61,8 +61,8 @@ def boundary_findings(
                 line += f"; objective vs closeness to the edge: Spearman rho {h.trend:+.2f} ({p_text(h.trend_p)})"
             floor = floors.get(h.study)
             line += (
-                f"; widening could plausibly gain about {num(h.gain)} ({p_text(h.gain_p)}, the trend over the "
-                f"half of the range next to the edge" + (f"; noise floor: {floor.describe()}" if floor else "") + ")"
+                f"; widening could plausibly gain about {num(h.gain)} ({p_text(h.gain_p)}, the objective's linear "
+                f"trend along {name}, the other ranges fitted too" + (f"; noise floor: {floor.describe()}" if floor else "") + ")"
             )
             lines.append(line)
         new = widened_bound(param, edge, settings.widen_by)
