@@ -207,7 +207,8 @@ def strong_edge(hit: EdgeHit, alpha: float = 0.05) -> bool:
 
 def widened_bound(param: RangeParam, edge: Edge, widen_by: float) -> float:
     """The bound moved outward by ``widen_by`` of the range's width, on the parameter's own scale
-    (a log range of 3 decades widened by 0.5 gains 1.5 decades); int ranges round outward."""
+    (a log range of 3 decades widened by 0.5 gains 1.5 decades); int ranges round outward; never
+    past the parameter's domain (:func:`clip_to_domain`)."""
     if param.scale == "log":
         factor = (param.high / param.low) ** widen_by
         bound = param.low / factor if edge == "low" else param.high * factor
@@ -218,7 +219,26 @@ def widened_bound(param: RangeParam, edge: Edge, widen_by: float) -> float:
         bound = math.floor(bound) if edge == "low" else math.ceil(bound)
         if param.scale == "log":
             bound = max(bound, 1)
-    return float(bound)
+    return float(clip_to_domain(param, bound))
+
+
+def clip_to_domain(param: RangeParam, value: float) -> float:
+    """``value`` moved into the parameter's domain (``RangeParam.domain``; unchanged without one).
+    On a log scale a domain starting at 0 is no limit: the log range never reaches 0."""
+    if param.domain is None:
+        return value
+    lo, hi = param.domain
+    if lo is not None and value < lo:
+        value = lo if not (param.scale == "log" and lo <= 0) else value
+    if hi is not None and value > hi:
+        value = hi
+    return value
+
+
+def at_domain_end(param: RangeParam, edge: Edge) -> bool:
+    """Whether the range already reaches its domain's end on ``edge`` (no widening is possible)."""
+    bound = param.low if edge == "low" else param.high
+    return widened_bound(param, edge, 0.5) == bound
 
 
 def infeasible_regions(

@@ -31,6 +31,7 @@ from scitune.space import (
     RangeParam,
     Scalar,
     SearchSpace,
+    inferred_domain,
 )
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -144,6 +145,7 @@ class ParamSpec(_Strict):
     type: Literal["float", "int"] | None = None
     values: list[Scalar] | None = None
     when: dict[str, Scalar | list[Scalar]] | None = None
+    domain: tuple[float | None, float | None] | None = None  # the values it can take at all: [0, 1], [0, null]
 
     @model_validator(mode="before")
     @classmethod
@@ -153,7 +155,7 @@ class ParamSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> "ParamSpec":
         if self.values is not None:
-            extra = [k for k in ("low", "high", "scale", "type") if getattr(self, k) is not None]
+            extra = [k for k in ("low", "high", "scale", "type", "domain") if getattr(self, k) is not None]
             if extra:
                 raise ValueError(f"give either a list of values or a range, not both (found {', '.join(extra)})")
         else:
@@ -167,7 +169,9 @@ class ParamSpec(_Strict):
         if self.values is not None:
             return ChoiceParam(name, tuple(self.values), when)
         assert self.low is not None and self.high is not None
-        return RangeParam(name, self.low, self.high, self.scale or "linear", self.type == "int", when)
+        scale = self.scale or "linear"
+        domain = self.domain if self.domain is not None else inferred_domain(name, self.low, self.high, scale)
+        return RangeParam(name, self.low, self.high, scale, self.type == "int", when, domain)
 
 
 class Hyperparameters(_Strict):

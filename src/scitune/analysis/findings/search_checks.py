@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from scitune.analysis.boundaries import EdgeHit, InfeasibleRegion, effect_beyond_noise, strong_edge, widened_bound
+from scitune.analysis.boundaries import (
+    EdgeHit,
+    InfeasibleRegion,
+    at_domain_end,
+    effect_beyond_noise,
+    strong_edge,
+    widened_bound,
+)
 from scitune.analysis.budget import BudgetCurve
 from scitune.analysis.findings.record import INFO, NOTE, WARNING, Finding, num, ordinal, p_text, pct
 from scitune.analysis.goal import GoalAnswer, measured
@@ -77,12 +84,22 @@ def boundary_findings(
                 f"{name} already starts at 0: the best trials want little or none of it. Consider fixing "
                 f"it at 0 (dropping what it controls) or a narrower range near 0."
             )
-        else:
+        elif at_domain_end(param, edge):
             bound = param.low if edge == "low" else param.high
             suggestion = (
-                f"{word} {name}'s {edge} bound from {num(bound)} to {num(new)} ({pct(settings.widen_by)} "
-                f"of the range's width on its {param.scale} scale) in a new experiment; widen again until "
-                "the best trials sit inside the range."
+                f"{name}'s range already reaches the end of its domain ({num(bound)}): it cannot be widened "
+                f"that way. The best trials want {'as little' if edge == 'low' else 'as much'} of it as it can "
+                "take; consider fixing it there, or reparameterizing it."
+            )
+        else:
+            bound = param.low if edge == "low" else param.high
+            clipped = new != widened_bound(RangeParam(param.name, param.low, param.high, param.scale, param.integer),
+                                           edge, settings.widen_by)
+            suggestion = (
+                f"{word} {name}'s {edge} bound from {num(bound)} to {num(new)} "
+                + ("(the end of its domain) " if clipped else
+                   f"({pct(settings.widen_by)} of the range's width on its {param.scale} scale) ")
+                + "in a new experiment; widen again until the best trials sit inside the range."
             )
         weak = (
             ""
