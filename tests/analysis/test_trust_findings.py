@@ -169,3 +169,19 @@ def test_a_late_gain_is_not_inflated_by_noise() -> None:
     # The improvement is about 0.6 * exp(-100/120) ~ 0.26 and the true late drop 0.0048 (~2%); the
     # smoothed curve's drop to its minimum read about 6% (median over the seeds).
     assert float(np.median(gains)) < 0.03
+
+
+def test_batch_size_scaling_claims_nothing_without_supporting_points() -> None:
+    # Issue item 11: "perfect scaling up to batch size 64" when 64 was the smallest size to reach the
+    # target at all, and the next size showed no gain.
+    import pandas as pd
+
+    from scitune.analysis.batch_size import batch_scaling
+
+    table = pd.DataFrame({"batch_size": [16, 32, 64, 128], "steps": [None, None, 400.0, 390.0],
+                          "study": ["s"] * 4, "trial": [0, 1, 2, 3]})
+    result = batch_scaling(table)
+    assert result.critical_batch_size is None and not any("perfect scaling" in f for f in result.findings)
+    halving = pd.DataFrame({"batch_size": [32, 64, 128], "steps": [800.0, 400.0, 390.0], "study": ["s"] * 3,
+                            "trial": [0, 1, 2]})
+    assert batch_scaling(halving).critical_batch_size == 64  # one halving supports the claim up to 64
