@@ -11,6 +11,7 @@ find an implementation of quasi-random search?".
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterable, Mapping, Sequence, Union
@@ -63,6 +64,33 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _side(value: float | None) -> str:
+    return "unbounded" if value is None else f"{value:g}"
+
+
+# Names whose values are fractions or probabilities in [0, 1], and names that cannot go below 0.
+_FRACTION = re.compile(r"(^one_minus_|dropout|_prob$|_probability$|^prob_|_fraction$|^fraction_|momentum|"
+                       r"^beta[12]?$|_beta[12]?$|label_smoothing|_ratio$|_rate$)")
+_NON_NEGATIVE = re.compile(r"(weight_decay|^l[12]$|_l[12]$|^l[12]_|decay|clip|_steps$|^steps_|warmup|epsilon|^eps$|"
+                           r"_eps$|batch_size|width|depth|heads|layers|units|_norm$)")
+
+
+def inferred_domain(name: str, low: float, high: float, scale: str = "linear") -> tuple[float | None, float | None] | None:
+    """The domain an obvious name implies: [0, 1] for fractions and probabilities (``one_minus_*``,
+    ``dropout``, ``*_prob``, ``*_fraction``, ``momentum``, ``beta1``, ``label_smoothing``, and
+    ``*_rate``/``*_ratio`` ranges within [0, 1] other than learning rates); [0, unbounded) for
+    quantities that cannot be negative (weight decay, l2, clipping thresholds, step counts, batch
+    sizes, widths...). None when the name says nothing (a log range never crosses 0 anyway)."""
+    lowered = name.lower()
+    if ("learning_rate" in lowered or lowered == "lr" or lowered.endswith("_lr")) and low >= 0:
+        return (0.0, None)
+    if _FRACTION.search(lowered) and 0 <= low and high <= 1:
+        return (0.0, 1.0)
+    if _NON_NEGATIVE.search(lowered) and low >= 0:
+        return (0.0, None)
+    return None
+
+
 @dataclass(frozen=True)
 class RangeParam:
     """A float or int range on a linear or log scale.
@@ -77,10 +105,22 @@ class RangeParam:
     scale: str = "linear"
     integer: bool = False
     when: Condition = field(default_factory=Condition)
+    # The values the parameter can take at all (``domain: [0, 1]`` in the experiment file; None
+    # for an unbounded side), or inferred from its name (:func:`inferred_domain`). No suggestion
+    # (widening a range) ever leaves it.
+    domain: tuple[float | None, float | None] | None = None
 
     def __post_init__(self) -> None:
         if self.scale not in ("linear", "log"):
             raise ValueError(f"scale must be 'linear' or 'log', not {self.scale!r}")
+        if self.domain is not None:
+            lo, hi = self.domain
+            if lo is not None and hi is not None and lo >= hi:
+                raise ValueError(f"domain low ({lo:g}) must be below its high ({hi:g})")
+            if (lo is not None and self.low < lo) or (hi is not None and self.high > hi):
+                raise ValueError(
+                    f"the range [{self.low:g}, {self.high:g}] leaves the domain [{_side(lo)}, {_side(hi)}]"
+                )
         if not (math.isfinite(self.low) and math.isfinite(self.high)):
             raise ValueError("low and high must be finite numbers")
         if not math.isfinite(self.high - self.low):

@@ -52,7 +52,7 @@ def test_a_study_still_improving_gets_the_finding_and_a_saturated_one_does_not()
     f = found["width=256"]
     assert f.severity == "note" and f.title == "width=256: more trials would likely still improve its best val_error"
     assert "going from 16 to 32 trials improved the expected best by" in f.evidence
-    assert "would likely still help" in f.evidence and "At 32 trials the median best val_error" in f.evidence
+    assert "would likely still help" in f.evidence and "The expected best val_error of 16 trials is" in f.evidence
     assert "raise trials_per_study from 32 to 64" in f.suggestion
     assert f.data["from_trials"] == 16 and f.data["to_trials"] == 32
     assert f.data["last_doubling_gain"] > f.data["threshold"] > 0 and f.data["threshold_source"] == "study gain"
@@ -66,7 +66,7 @@ def test_more_trials_that_could_overtake_the_leader_is_a_warning() -> None:
     result = _review({"width=64": saturated, "width=256": improving(0.12)})
     f = _budget_findings(result)["width=256"]
     assert f.severity == "warning" and f.data["behind_first"] == pytest.approx(0.02, abs=1e-9)
-    assert "It trails width=64 by 0.02" in f.evidence and "could overtake the study ranked first" in f.suggestion
+    assert "It is 0.02 from width=64" in f.evidence and "could close the gap to width=64" in f.suggestion
 
 
 def test_saturated_studies_pass_and_tiny_ones_are_not_judged() -> None:

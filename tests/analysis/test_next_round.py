@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import sys
-from types import SimpleNamespace
 
 import pytest
 
 from helpers import REPO
 from planted import planted_experiment
-from scitune.analysis.next_round import domain_of, unit_interval
+from scitune.analysis.next_round import domain_of
 from scitune.space import RangeParam
 
 
-@pytest.mark.parametrize("name, unit", [("dropout", True), ("one_minus_beta2", True), ("momentum", True),
-                                        ("label_smoothing", True), ("learning_rate", False),
-                                        ("weight_decay", False), ("width", False)])
-def test_probabilities_are_told_by_their_names(name: str, unit: bool) -> None:
-    assert unit_interval(name) is unit
-
-
-def test_domains_declared_or_obvious() -> None:
+def test_the_plan_widens_inside_the_domain_the_space_holds() -> None:
+    """One rule for domains: the space's (declared, else inferred from the name), and above 0 on a log scale."""
+    assert domain_of(RangeParam("dropout", 0.0, 0.5, domain=(0.0, 1.0))) == (0.0, 1.0)
+    assert domain_of(RangeParam("weight_decay", 0.0, 0.1, domain=(0.0, None))) == (0.0, float("inf"))
+    assert domain_of(RangeParam("shift", -1.0, 1.0)) == (float("-inf"), float("inf"))
+    assert domain_of(RangeParam("lr", 1e-4, 1e-1, scale="log")) == (0.0, float("inf"))
     experiment, _ = planted_experiment()
-    assert domain_of(experiment, RangeParam("dropout", 0.0, 0.5)) == (0.0, 1.0)
-    assert domain_of(experiment, RangeParam("weight_decay", 0.0, 0.1)) == (0.0, float("inf"))
-    assert domain_of(experiment, RangeParam("shift", -1.0, 1.0)) == (float("-inf"), float("inf"))
-    assert domain_of(experiment, RangeParam("momentum", 0.5, 2.0)) == (0.0, float("inf"))  # not a probability here
-    declared = SimpleNamespace(low=0.0, high=0.5, domain=[0.0, 0.8])  # a config's `domain:`, when it has one
-    param = SimpleNamespace(name="dropout", low=0.0, high=0.5)
-    fake = SimpleNamespace(hyperparameters=SimpleNamespace(nuisance={"dropout": declared}))
-    assert domain_of(fake, param) == (0.0, 0.8)  # type: ignore[arg-type]
-    declared.domain = {"low": 0.1}
-    assert domain_of(fake, param) == (0.1, float("inf"))  # type: ignore[arg-type]
+    assert domain_of(experiment.space["dropout"]) == (0.0, 1.0)  # inferred from its name by the config
 
 
 @pytest.mark.slow

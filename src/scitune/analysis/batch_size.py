@@ -159,8 +159,11 @@ def batch_scaling(table: pd.DataFrame, *, perfect: float = STEPS_PERFECT, no_gai
         regime = "-" if e is None else "perfect scaling" if e <= perfect else "no gain" if e > no_gain else "diminishing returns"
         in_perfect = in_perfect and regime in ("-", "perfect scaling")
         in_useful = in_useful and regime != "no gain"
-        critical = int(size) if in_perfect else critical
-        useful = int(size) if in_useful else useful
+        # A claim needs its points: a size counts only through an exponent measured up to it (the
+        # first size reached has none, so it alone supports no scaling claim).
+        if e is not None:
+            critical = int(size) if in_perfect else critical
+            useful = int(size) if in_useful else useful
         regimes.append(regime)
         if e is not None and e > 0:
             findings.append(f"steps rose at batch size {size}: the playbook expects never an increase once every "

@@ -9,18 +9,27 @@ Infeasible and failed trials take part in the draws: they used a slot of the bud
 nothing (a draw of only such trials has no best). Pending and running trials do not.
 
 "More trials would likely still help" when the last doubling of the budget (``n // 2`` to ``n``
-trials) still improved the median best by more than a threshold: the study's retrain standard
-deviation when it is known (a smaller improvement could not be told from seed noise), otherwise
-``min_gain_fraction`` (5%) of the gain the whole study made over its median trial. The next doubling
-usually gains less than the last one, so this errs toward "enough". Budgets beyond the study's own
-size are not extrapolated.
+trials) still improved the **expected** best by more than a threshold. The expected best of ``k``
+trials is the unbiased estimator of the expected maximum of ``k`` draws without replacement (Dodge
+et al. 2019, "Show your work"; the unbiased form of Tang et al. 2020, "Showing your work doesn't
+always work"): ``E[best of k] = sum_i C(n - i, k - 1) / C(n, k) * v_(i)``, over the ``n`` values
+sorted best first. It uses every value, depends on no tie order and no random draw, and at ``k = n``
+is the study's best. (The bootstrap median above is a plot: its median at ``n // 2`` is simply the
+second-best trial at ``n``, so read as a gain it is the top-two gap.) A trial without a result counts
+as the study's worst result in the estimator: it used a slot of the budget and found nothing.
+
+The threshold is the larger of ``noise_margin`` noise floors (:mod:`scitune.analysis.noise`: the
+retrain sd, else the curves' noise or the metric's quantum; a smaller gain cannot be told from seed
+noise) and ``min_gain_fraction`` (5%) of the gain the whole study made over its median trial. The
+next doubling usually gains less than the last one, so this errs toward "enough". Budgets beyond
+the study's own size are not extrapolated.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -48,11 +57,39 @@ class BudgetCurve:
     q75: list[float | None]
     q05: list[float | None]
     q95: list[float | None]
-    last_doubling_gain: float | None  # median best at n//2 minus at n, oriented: > 0 means it still improved
+    last_doubling_gain: float | None  # expected best at n//2 minus at n, oriented: > 0 means it still improved
     threshold: float | None
-    threshold_source: str | None  # "retrain" or "study gain"
+    threshold_source: str | None  # "retrain", "curve", "quantum" (the noise floor's source) or "study gain"
     more_would_help: bool | None  # None when the study is too small to tell (fewer than 4 finished trials)
     message: str
+    expected: list[float | None] = field(default_factory=list)  # the unbiased expected best, per budget
+
+
+def expected_best(values: Sequence[float], k: int, mode: str = "min") -> float | None:
+    """The expected best of ``k`` of the ``values`` drawn without replacement (the unbiased
+    estimator of the module docstring); NaN entries count as the worst finite value. None when no
+    value is finite or ``k`` is outside 1..n."""
+    raw = np.asarray(values, dtype=float)
+    finite = np.isfinite(raw)
+    n = raw.size
+    if not finite.any() or not 1 <= k <= n:
+        return None
+    keyed = np.asarray(oriented(raw, mode), dtype=float)
+    keyed = np.sort(np.where(finite, keyed, keyed[finite].max()))  # best (lowest) first
+    i = np.arange(1, n + 1)
+    # C(n - i, k - 1) / C(n, k) via log-gamma, 0 where n - i < k - 1.
+    ok = n - i >= k - 1
+    logw = np.full(n, -np.inf)
+    j = i[ok]
+    logw[ok] = (
+        _lgamma(n - j + 1) - _lgamma(k) - _lgamma(n - j - k + 2) - (_lgamma(n + 1) - _lgamma(k + 1) - _lgamma(n - k + 1))
+    )
+    weights = np.exp(logw)
+    return float(oriented(float(np.dot(weights / weights.sum(), keyed)), mode))
+
+
+def _lgamma(x: np.ndarray | int) -> np.ndarray:
+    return np.vectorize(math.lgamma, otypes=[float])(np.asarray(x, dtype=float))
 
 
 def default_budgets(n: int, most: int = 24) -> list[int]:
@@ -73,10 +110,14 @@ def budget_curve(
     noise: float | None = None,
     min_gain_fraction: float = MIN_GAIN_FRACTION,
     seed: int = 0,
+    noise_source: str = "retrain",
+    noise_margin: float = 1.0,
 ) -> BudgetCurve:
-    """Bootstrap the best objective over budgets. ``values``: one per finished trial, NaN (or
-    None) for a trial without a result (infeasible, failed). ``noise``: the retrain standard
-    deviation, when measured. ``seed`` makes the draws reproducible."""
+    """Bootstrap the best objective over budgets, and the expected best (:func:`expected_best`).
+    ``values``: one per finished trial, NaN (or None) for a trial without a result (infeasible,
+    failed). ``noise``: the noise floor (by default the retrain standard deviation, as
+    ``noise_source`` says), multiplied by ``noise_margin`` for the threshold. ``seed`` makes the
+    bootstrap's draws reproducible; the verdict does not depend on it."""
     raw = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
     n, finite = raw.size, np.isfinite(raw)
     keyed = np.where(finite, oriented(raw, mode), np.inf)  # lower is better; no result never wins
@@ -99,22 +140,18 @@ def budget_curve(
     q05, q25, median, q75, q95 = (column(i) for i in range(5))
     gain = threshold = source = helps = None
     if n >= 4 and finite.any():
-        half, full = _median_best(keyed, n // 2, resamples, rng), _median_best(keyed, n, resamples, rng)
-        if math.isfinite(full):
-            gain = (half - full) if math.isfinite(half) else math.inf
-            if noise is not None and noise > 0:
-                threshold, source = float(noise), "retrain"
-            else:
-                spread = float(np.median(keyed[finite])) - float(keyed[finite].min())
-                threshold, source = min_gain_fraction * spread, "study gain"
-            helps = bool(gain > threshold) if threshold > 0 else False
+        half, full = expected_best(raw, n // 2, mode), expected_best(raw, n, mode)
+        assert half is not None and full is not None
+        gain = float(oriented(half, mode) - oriented(full, mode))
+        spread = float(np.median(keyed[finite])) - float(keyed[finite].min())
+        threshold, source = min_gain_fraction * spread, "study gain"
+        if noise is not None and noise > 0 and noise_margin * noise >= threshold:
+            threshold, source = float(noise_margin * noise), noise_source
+        helps = bool(gain > threshold) if threshold > 0 else False
     message = _message(study, n, gain, threshold, source, helps, min_gain_fraction)
+    expected = [expected_best(raw, k, mode) if k <= n else None for k in budgets]
     return BudgetCurve(study, n, int(finite.sum()), budgets, median, q25, q75, q05, q95,
-                       None if gain is None else float(gain), threshold, source, helps, message)
-
-
-def _median_best(keyed: np.ndarray, k: int, resamples: int, rng: np.random.Generator) -> float:
-    return float(np.median(keyed[rng.integers(0, keyed.size, size=(resamples, k))].min(axis=1)))
+                       None if gain is None else float(gain), threshold, source, helps, message, expected)
 
 
 def _message(study: str, n: int, gain: float | None, threshold: float | None, source: str | None,
@@ -122,10 +159,11 @@ def _message(study: str, n: int, gain: float | None, threshold: float | None, so
     name = f"{study}: " if study else ""
     if helps is None or gain is None or threshold is None:
         return f"{name}too few finished trials ({n}) to tell whether more would help"
-    if math.isinf(gain):
-        return f"{name}{n // 2} trials usually found no feasible point, {n} did: more trials would likely still help"
-    against = (f"the retrain noise (sd {threshold:.3g})" if source == "retrain"
-               else f"{fraction:.0%} of the study's gain over its median trial ({threshold:.3g})")
+    against = {
+        "retrain": f"the noise allowance from retrain variance ({threshold:.3g})",
+        "curve": f"the noise allowance from the curves' step-to-step noise ({threshold:.3g})",
+        "quantum": f"the noise allowance from the metric's resolution ({threshold:.3g})",
+    }.get(source or "", f"{fraction:.0%} of the study's gain over its median trial ({threshold:.3g})")
     change = f"going from {n // 2} to {n} trials improved the expected best by {gain:.3g}"
     if helps:
         return f"{name}{change}, more than {against}: more trials would likely still help"
@@ -140,17 +178,20 @@ def budget_curves(
     *,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    noise_sources: Mapping[str, str] | None = None,
+    noise_margin: float = 1.0,
 ) -> list[BudgetCurve]:
     """:func:`budget_curve` for each study of a trial frame (study, state, best_value), in
-    ``studies`` order. ``noise`` maps a study to its retrain standard deviation
-    (:func:`scitune.analysis.variance.study_noise`)."""
+    ``studies`` order. ``noise`` maps a study to its noise floor (by default its retrain standard
+    deviation, :func:`scitune.analysis.variance.study_noise`; ``noise_sources`` names other sources)."""
     order = list(studies) if studies is not None else list(dict.fromkeys(trials["study"]))
     out = []
     for study in order:
         group = trials[(trials["study"] == study) & trials["state"].isin(FINISHED)]
         values = pd.to_numeric(group["best_value"], errors="coerce").where(group["state"] == TrialState.COMPLETED)
         out.append(budget_curve(values.tolist(), mode, study=study, resamples=resamples,
-                                noise=(noise or {}).get(study), seed=seed))
+                                noise=(noise or {}).get(study), seed=seed, noise_margin=noise_margin,
+                                noise_source=(noise_sources or {}).get(study, "retrain")))
     return out
 
 

@@ -6,16 +6,23 @@ transient (the first evaluation at or after 10% of ``max_train_steps``) to its s
 drop from a random initialization is left out on purpose: it would dwarf everything that happens
 later. One threshold then serves a loss that falls from 2.3 to 0.3 and an error rate near 0.03:
 
-- ``rise``: how far the smoothed curve ends from its smoothed best, in the worse direction, as a
-  share of the improvement (at least 20% of the curve's level, so a flat curve does not divide by 0).
-  A validation objective that gives back a clear share of it overfits.
+- ``rise``: how far the curve ends from its best, in the worse direction, as a share of the
+  improvement (at least 20% of the curve's level, so a flat curve does not divide by 0). Read on the
+  **raw** curve: the median of its last evaluations (an eighth, at least 3) against its raw best, and
+  0 when the last evaluation is back at the best. (A running median can turn a tail of 7, 8, 8, 8, 7
+  errors into a rise although the run ends at its best.) The overfitting check also wants the rise
+  beyond a noise allowance of a few step-to-step sds. A validation objective that gives back a clear
+  share of its improvement overfits.
 - ``noise``: the step-to-step standard deviation over the second half of training, estimated from
   second differences (which cancel the curve's own trend, so a clean decay reads as nearly zero), as
   a share of the improvement or of the curve's level, whichever is larger (so ±0.001 on a flat 0.1
   is 1%, not noise).
-- ``late_gain``: how much the smoothed curve still improved within the last ``late_fraction`` of
-  ``max_train_steps``, as a share of the improvement. With the best step there too, training was cut
-  short.
+- ``late_gain``: how much the curve still improved within the last ``late_fraction`` of
+  ``max_train_steps``, as a share of the improvement: the least-squares trend of the raw values
+  there (with the evaluation just before), times the stretch's length, and 0 unless that drop
+  exceeds twice its standard error. (The drop from a smoothed curve's value to its minimum is
+  biased upward by noise: the minimum of noisy points is optimistic.) With the best step there
+  too, training was cut short.
 
 Smoothing is a centered running median (window about an eighth of the points, at least 5), which
 ignores single outliers without shifting where a curve turns.
@@ -51,7 +58,7 @@ class CurveDiagnosis:
     level: float  # the median magnitude of the second half of the curve
     rise: float  # share of the improvement; 0 when the curve ends at its best
     rise_abs: float  # the same in the metric's units
-    after_best: int  # evaluations after the smoothed best
+    after_best: int  # evaluations after the raw best
     sigma: float | None  # step-to-step noise in the metric's units; None with too few points
     noise: float | None  # sigma as a share of max(improvement, level)
     late_gain: float  # share of the improvement gained within the last late_fraction of the run
@@ -115,7 +122,9 @@ def diagnose_curve(
     improvement = max(0.0, float(smoothed[anchor] - smoothed[low]))
     level = float(np.median(np.abs(values[n // 2 :])))
     scale = max(improvement, LEVEL_FLOOR * level, 1e-12)
-    rise_abs = float(smoothed[-1] - smoothed[low])
+    raw_best = int(np.argmin(turned))
+    tail = turned[-max(3, n // 8) :]
+    rise_abs = 0.0 if turned[-1] <= turned[raw_best] else max(0.0, float(np.median(tail) - turned[raw_best]))
 
     late = turned[n // 2 :]
     sigma = float(np.std(np.diff(late, n=2)) / math.sqrt(6)) if len(late) >= 6 else None
@@ -124,9 +133,9 @@ def diagnose_curve(
     start = (1 - late_fraction) * total
     before, inside = np.nonzero(steps <= start)[0], steps > start
     if len(before) and inside.any():
-        late_gain = max(0.0, float(smoothed[before[-1]] - smoothed[inside].min()) / scale)
+        window = np.r_[before[-1], np.nonzero(inside)[0]]
+        late_gain = _trend_drop(steps[window], turned[window], late_fraction * total) / scale
 
-    raw_best = int(np.argmin(turned))
     return CurveDiagnosis(
         points=n,
         best_step=int(steps[raw_best]),
@@ -135,11 +144,25 @@ def diagnose_curve(
         level=level,
         rise=rise_abs / scale,
         rise_abs=rise_abs,
-        after_best=n - 1 - low,
+        after_best=n - 1 - raw_best,
         sigma=sigma,
         noise=None if sigma is None else sigma / max(improvement, level, 1e-12),
         late_gain=late_gain,
     )
+
+
+def _trend_drop(steps: np.ndarray, values: np.ndarray, span: float) -> float:
+    """How much a least-squares line through ``(steps, values)`` falls over ``span`` steps, or 0 when
+    it rises or the fall is within twice its standard error (lower values are better)."""
+    if len(steps) < 2 or np.ptp(steps) == 0:
+        return 0.0
+    if len(steps) == 2:
+        return max(0.0, float(values[0] - values[1]) / float(steps[1] - steps[0]) * span)
+    slope, intercept = np.polyfit(steps, values, 1)
+    residual = values - (slope * steps + intercept)
+    stderr = math.sqrt(float(residual @ residual) / (len(steps) - 2) / float(np.sum((steps - steps.mean()) ** 2)))
+    drop = -float(slope) * span
+    return drop if drop > 2 * stderr * span else 0.0
 
 
 def diagnose_trials(

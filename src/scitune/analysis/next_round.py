@@ -35,9 +35,6 @@ from scitune.space import RangeParam
 
 EXPLORE, EXPLOIT, SETTLE, DONE = "explore", "exploit", "settle", "done"
 RETRAIN_SEEDS = 5
-# Names whose values are probabilities or shares: their ranges stay inside [0, 1].
-UNIT_NAMES = ("dropout", "prob", "label_smoothing", "momentum", "beta", "one_minus", "fraction", "keep_rate",
-              "mixup", "drop_path", "stochastic_depth")
 
 
 @dataclass(frozen=True)
@@ -66,35 +63,14 @@ class NextPlan:
     findings: list[Finding] = field(default_factory=list)
 
 
-def unit_interval(name: str) -> bool:
-    """Whether ``name`` reads as a probability or share (dropout, momentum, one_minus_beta2, ...)."""
-    lowered = name.lower()
-    return any(part in lowered for part in UNIT_NAMES) and "learning_rate" not in lowered
-
-
-def _declared(spec: Any) -> tuple[float | None, float | None] | None:
-    """A parameter's declared ``domain`` ([low, high], {low, high} or an object with them), if any."""
-    domain = getattr(spec, "domain", None)
-    if domain is None:
-        return None
-    if isinstance(domain, dict):
-        return domain.get("low"), domain.get("high")
-    if isinstance(domain, (list, tuple)) and len(domain) == 2:
-        return domain[0], domain[1]
-    low, high = getattr(domain, "low", None), getattr(domain, "high", None)
-    return (low, high) if (low, high) != (None, None) else None
-
-
-def domain_of(experiment: Experiment, param: RangeParam) -> tuple[float, float]:
-    """Where ``param``'s range may go: its declared domain, else an obvious one (log scales above
-    0; probabilities in [0, 1]; a range that starts at or above 0 stays at or above 0)."""
-    declared = _declared(experiment.hyperparameters.nuisance.get(param.name)) or _declared(param)
-    if declared is not None:
-        low, high = declared
-        return (-math.inf if low is None else float(low)), (math.inf if high is None else float(high))
-    low = 0.0 if param.low >= 0 else -math.inf
-    high = 1.0 if unit_interval(param.name) and param.high <= 1 else math.inf
-    return low, high
+def domain_of(param: RangeParam) -> tuple[float, float]:
+    """Where ``param``'s range may go: its domain (declared in the file, or inferred from its name by
+    :func:`scitune.space.inferred_domain` -- one rule for the report's suggestion and this plan),
+    and above 0 on a log scale."""
+    low, high = param.domain or (None, None)
+    if low is None:
+        low = 0.0 if param.scale == "log" else -math.inf
+    return float(low), (math.inf if high is None else float(high))
 
 
 def _widen(experiment: Experiment, finding: Finding, number: int) -> tuple[Change | None, str | None]:
@@ -110,7 +86,7 @@ def _widen(experiment: Experiment, finding: Finding, number: int) -> tuple[Chang
     if finding.severity != WARNING:
         return None, (f"{where}: {name}'s best trial sits at its {edge} edge ({positions} of the way up), but "
                       "no other top trial is there and no trend points there (weak evidence): not widened.")
-    low, high = domain_of(experiment, param)
+    low, high = domain_of(param)
     target = float(finding.data["suggested_bound"])
     target = max(target, low) if edge == "low" else min(target, high)
     if param.scale == "log" and target <= 0:

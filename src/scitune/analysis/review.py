@@ -24,6 +24,7 @@ from scitune.analysis.findings.search_checks import (
 )
 from scitune.analysis.goal import GoalAnswer, StudyBest, goal_answer, study_bests
 from scitune.analysis.importance import StudyImportance, importances
+from scitune.analysis.noise import NoiseFloor, noise_floors
 from scitune.analysis.ranking import top_trials
 from scitune.analysis.readings import read_trials
 from scitune.analysis.sampling import Feasibility, NearBest, feasibility, near_best
@@ -51,6 +52,7 @@ class Review:
     budgets: list[BudgetCurve]  # per study: the expected best objective against the number of trials
     steps: list[StepVerdict]  # per study: the step-budget verdict from its top trials' best steps
     importances: list[StudyImportance] = field(default_factory=list)  # per study with enough trials
+    noise: dict[str, NoiseFloor] = field(default_factory=dict)  # per study: the noise floor findings are judged by
 
 
 def review(
@@ -73,29 +75,37 @@ def review(
     top = top_trials(trials, mode, settings.top_k)
     points = metrics[metrics["trial_id"].isin(top["id"])] if len(top) else metrics.head(0)
     diagnoses = diagnose_trials(points, metric, mode, budget.max_train_steps, settings.late_fraction)
-    edges = edge_hits(trials, space, mode, settings.top_k, settings.edge_fraction)
-    regions = infeasible_regions(trials, space, mode, settings.edge_fraction)
-    feasible = feasibility(trials, names)
-    near = near_best(trials, mode, settings.near_best, names)
     variances = trial_variances(trials, retrain)
+    floors = noise_floors(top, diagnoses, points, metric, study_noise(variances), names)
+    floor_values = {study: f.value for study, f in floors.items()}
+    edges = edge_hits(trials, space, mode, settings.top_k, settings.edge_fraction, settings.widen_by)
+    regions = infeasible_regions(trials, space, mode, settings.edge_fraction, border_decades=settings.border_decades,
+                                 floors=floor_values, noise_margin=settings.noise_margin)
+    feasible = feasibility(trials, names)
+    near = near_best(trials, mode, settings.near_best, names, floor_values, settings.noise_margin)
     wanted = [*top.groupby("study", sort=False).head(1)["id"], *([] if retrain is None else retrain["id"])] \
         if len(top) else []
     readings = read_trials(metrics, metric, mode, wanted)  # the goal reads its sides as `compare` does
     bests = study_bests(trials, studies, mode, settings.top_k, variances, readings)
     answer = goal_answer(bests, mode, extra_values=metrics.loc[metrics["name"] == metric, "value"].dropna().tolist()
                          if len(metrics) else (), study_variance=study_variances(trials, retrain, mode))
-    budgets = budget_curves(trials, mode, names, study_noise(variances)) if len(trials) else []
+    budgets = (
+        budget_curves(trials, mode, names, floor_values, noise_sources={s: f.source for s, f in floors.items()},
+                      noise_margin=settings.noise_margin)
+        if len(trials)
+        else []
+    )
     steps = step_verdicts(top, late_gains(diagnoses, metric), budget.max_train_steps, late_fraction=settings.late_fraction,
                           early_fraction=settings.early_fraction, min_late_gain=settings.min_late_gain)
     found_importance = importances(trials, space, mode, names) if len(trials) else []
 
     findings = [
         goal_finding(answer, metric, mode, len(studies), settings.top_k),
-        *boundary_findings(edges, regions, space, settings),
+        *boundary_findings(edges, regions, space, settings, floors),
         *feasibility_findings(feasible, regions, settings),
-        *density_findings(near, metric, budget.trials_per_study, settings),
+        *density_findings(near, metric, budget.trials_per_study, settings, floors),
         *budget_findings(budgets, answer, metric, mode, budget.trials_per_study),
-        *curve_findings(top, diagnoses, metric, budget.max_train_steps, settings, answer.gap),
+        *curve_findings(top, diagnoses, metric, budget.max_train_steps, settings, answer.gap, floors),
         *step_findings(steps, budget.max_train_steps, budget.eval_every, settings),
         *importance_findings(found_importance),
     ]
@@ -120,4 +130,5 @@ def review(
         budgets,
         steps,
         importances=found_importance,
+        noise=floors,
     )

@@ -5,12 +5,15 @@ narrower or reparameterized space, or point to a bug; and whether a study has en
 how many of them fall in the good region. The playbook has no number for either. Ours: a study is
 flagged above ``infeasible_fraction`` of its finished trials, and the good region is the band of
 objectives within ``near_best`` of the gap between the study's best and its median completed trial
-(a scale-free band: it means the same for a loss of 2.3 and an error rate of 0.02).
+(a scale-free band: it means the same for a loss of 2.3 and an error rate of 0.02), and never
+narrower than ``noise_margin`` noise floors (:mod:`scitune.analysis.noise`): trials that differ from
+the best by less than the seed noise are as good as the best, however the rest of the study spreads.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +21,6 @@ import pandas as pd
 
 from scitune.analysis.ranking import oriented, ranked, study_order
 from scitune.states import FINISHED, UNUSABLE, TrialState
-
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class NearBest:
     median: float | None
     limit: float | None  # objectives on the best side of this value are "near the best"
     count: int  # completed trials within the band, the best included
+    floor: float = 0.0  # the noise floor the band was held to (in the objective's units)
+    noise_bound: bool = False  # the band is the noise allowance, wider than the share of the gap
 
 
 def feasibility(trials: pd.DataFrame, studies: list[str] | None = None) -> list[Feasibility]:
@@ -70,9 +74,17 @@ def feasibility(trials: pd.DataFrame, studies: list[str] | None = None) -> list[
     return out
 
 
-def near_best(trials: pd.DataFrame, mode: str, band: float = 0.25, studies: list[str] | None = None) -> list[NearBest]:
+def near_best(
+    trials: pd.DataFrame,
+    mode: str,
+    band: float = 0.25,
+    studies: list[str] | None = None,
+    floors: Mapping[str, float] | None = None,
+    noise_margin: float = 2.0,
+) -> list[NearBest]:
     """Per study: the completed trials whose objective lies within ``band`` of the gap between the
-    best and the median completed objective, counted from the best."""
+    best and the median completed objective, counted from the best; the band is at least
+    ``noise_margin`` times the study's noise floor (``floors``, by study) when one is known."""
     done = ranked(trials, mode)
     out = []
     for study in study_order(trials, studies):
@@ -82,7 +94,9 @@ def near_best(trials: pd.DataFrame, mode: str, band: float = 0.25, studies: list
             continue
         turned = np.asarray(oriented(values, mode))
         best, median = float(turned.min()), float(np.median(turned))
-        limit = best + band * (median - best)
+        floor = float((floors or {}).get(study) or 0.0)
+        width = band * (median - best)
+        limit = best + max(width, noise_margin * floor)
         out.append(
             NearBest(
                 study=study,
@@ -91,6 +105,8 @@ def near_best(trials: pd.DataFrame, mode: str, band: float = 0.25, studies: list
                 median=float(oriented(median, mode)),
                 limit=float(oriented(limit, mode)),
                 count=int(np.sum(turned <= limit + 1e-12 * max(1.0, abs(limit)))),
+                floor=floor,
+                noise_bound=noise_margin * floor > width,
             )
         )
     return out

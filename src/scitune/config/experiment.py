@@ -33,6 +33,7 @@ from scitune.space import (
     RangeParam,
     Scalar,
     SearchSpace,
+    inferred_domain,
 )
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -136,13 +137,15 @@ class ReportSettings(_Strict):
     edge_fraction: float = Field(default=0.1, gt=0, lt=0.5)  # "near an edge": outer share of a range, own scale
     widen_by: float = Field(default=0.5, gt=0)  # suggested widening, a share of the range's width (own scale)
     infeasible_fraction: float = Field(default=0.2, ge=0, lt=1)  # more infeasible/failed than this: flagged
-    near_best: float = Field(default=0.25, gt=0, le=1)  # near-best band: this share of the best-to-median gap
+    near_best: float = Field(default=0.35, gt=0, le=1)  # near-best band: this share of the best-to-median gap
     min_near_best: int = Field(default=3, ge=1)  # fewer completed trials in that band: too few points
     overfit_rise: float = Field(default=0.1, gt=0)  # validation objective ends this share of its improvement worse
     noise: float = Field(default=0.05, gt=0)  # step-to-step sd, a share of the improvement (or level)
     late_fraction: float = Field(default=0.25, gt=0, lt=1)  # playbook: best step in the last 25% -> train longer
     min_late_gain: float = Field(default=0.02, ge=0)  # ... while still gaining this share of the improvement
     early_fraction: float = Field(default=0.1, gt=0, lt=1)  # playbook: best step in the first 10% -> too many steps
+    noise_margin: float = Field(default=3.0, ge=0)  # an effect within this many noise floors is noise (analysis/noise.py)
+    border_decades: float = Field(default=0.5, gt=0)  # "at the border of divergence": at most this far on a log scale
 
 
 # The design review's rules (scitune.analysis.design_review holds them; docs/check.md explains
@@ -183,6 +186,7 @@ class ParamSpec(_Strict):
     type: Literal["float", "int"] | None = None
     values: list[Scalar] | None = None
     when: dict[str, Scalar | list[Scalar]] | None = None
+    domain: tuple[float | None, float | None] | None = None  # the values it can take at all: [0, 1], [0, null]
 
     @model_validator(mode="before")
     @classmethod
@@ -192,7 +196,7 @@ class ParamSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> "ParamSpec":
         if self.values is not None:
-            extra = [k for k in ("low", "high", "scale", "type") if getattr(self, k) is not None]
+            extra = [k for k in ("low", "high", "scale", "type", "domain") if getattr(self, k) is not None]
             if extra:
                 raise ValueError(f"give either a list of values or a range, not both (found {', '.join(extra)})")
         else:
@@ -206,7 +210,9 @@ class ParamSpec(_Strict):
         if self.values is not None:
             return ChoiceParam(name, tuple(self.values), when)
         assert self.low is not None and self.high is not None
-        return RangeParam(name, self.low, self.high, self.scale or "linear", self.type == "int", when)
+        scale = self.scale or "linear"
+        domain = self.domain if self.domain is not None else inferred_domain(name, self.low, self.high, scale)
+        return RangeParam(name, self.low, self.high, scale, self.type == "int", when, domain)
 
 
 class Hyperparameters(_Strict):

@@ -39,6 +39,28 @@ from scitune.states import TrialState
 Kind = Literal["completed", "beyond", "infeasible"]
 CAP_FACTOR = 4.0
 COLUMNS = 3
+# Studies usually share their quasi-random points, so their trials would sit exactly on top of each
+# other: each study gets its own marker and a small sideways offset (a share of the panel's width,
+# on its own scale) so that every study shows. Hover texts keep the exact values.
+STUDY_SYMBOLS = ("circle", "square", "diamond", "cross", "pentagon", "star-triangle-up")
+STUDY_MARKERS_MPL = ("o", "s", "D", "P", "p", "*")
+DODGE = 0.012
+
+
+def dodged(panel: AxisPanel, study_index: int, studies: int, xs: list[float]) -> list[float]:
+    """``xs`` offset sideways for the ``study_index``-th of ``studies`` studies (none for one study):
+    by ``DODGE`` of the panel's width, multiplicatively on a log panel."""
+    if studies <= 1:
+        return xs
+    shift = (study_index - (studies - 1) / 2) * DODGE
+    if panel.scale == "category":
+        return [x + shift * max(1, len(panel.categories)) for x in xs]
+    if panel.low is None or panel.high is None:
+        return xs
+    if panel.scale == "log" and panel.low > 0:
+        factor = (panel.high / panel.low) ** shift
+        return [x * factor for x in xs]
+    return [x + shift * (panel.high - panel.low) for x in xs]
 
 
 @dataclass(frozen=True)
@@ -236,13 +258,17 @@ def axis_figure(info: AxisPlotInfo) -> go.Figure:
                     col=c,
                 )
         for study, kind, top, pts in _groups(info, panel):
-            symbol = "circle" if kind == "completed" else "triangle-up" if info.mode == "min" else "triangle-down"
+            k = info.studies.index(study)
+            symbol = (
+                STUDY_SYMBOLS[k % len(STUDY_SYMBOLS)] if kind == "completed"
+                else "triangle-up" if info.mode == "min" else "triangle-down"
+            )
             legend = kind == "completed" and study not in shown
             if legend:
                 shown.add(study)
             fig.add_trace(
                 go.Scatter(
-                    x=[p.x for p in pts],
+                    x=dodged(panel, k, len(info.studies), [p.x for p in pts]),
                     y=[p.y for p in pts],
                     mode="markers",
                     name=study,
@@ -319,12 +345,16 @@ def axis_png(info: AxisPlotInfo, path: Path) -> Path:
             ax.set_xlim(*_x_range(panel))
         labelled: set[str] = set()
         for study, kind, top, pts in _groups(info, panel):
-            marker = "o" if kind == "completed" else "^" if info.mode == "min" else "v"
+            k = info.studies.index(study)
+            marker = (
+                STUDY_MARKERS_MPL[k % len(STUDY_MARKERS_MPL)] if kind == "completed"
+                else "^" if info.mode == "min" else "v"
+            )
             label = study if kind == "completed" and i == 0 and study not in labelled else None
             if label:
                 labelled.add(study)
             ax.scatter(
-                [p.x for p in pts],
+                dodged(panel, k, len(info.studies), [p.x for p in pts]),
                 [p.y for p in pts],
                 c=colors[study],
                 marker=marker,

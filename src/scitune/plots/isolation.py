@@ -47,6 +47,10 @@ class IsolationPlotInfo:
     mode: str
     values: list[str]
     series: list[IsolationSeries]
+    # The y axis: every best value and error bar, and never narrower than four noise sds (the
+    # largest retrain sd or top-k spread) or, with neither, 2% of the level: a tie keeps an axis,
+    # and a gap inside the noise does not fill the plot's height.
+    y_range: tuple[float, float] | None = None
 
     @property
     def has_error_bars(self) -> bool:
@@ -82,7 +86,23 @@ def isolation_plot_info(
         ]
         retrain = [_bar(b) if b else None for b in row]
         series.append(IsolationSeries(key, labels, best, hover, retrain if any(retrain) else None))
-    return IsolationPlotInfo(param, metric, mode, labels, series)
+    return IsolationPlotInfo(param, metric, mode, labels, series, _y_range(series, bests))
+
+
+def _y_range(series: list[IsolationSeries], bests: list[StudyBest]) -> tuple[float, float] | None:
+    values = [v for s in series for v in s.best if v is not None]
+    for s in series:
+        for r in s.retrain or []:
+            if r is not None:
+                values += [r.mean, *(x for x in (r.low, r.high) if x is not None)]
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    noise = max([b.retrain.std for b in bests if b.retrain is not None and b.retrain.std]
+                + [b.spread for b in bests if b.spread], default=0.0)
+    span = max(high - low, 4 * noise, 0.02 * abs((low + high) / 2) if not noise else 0.0, 1e-12)
+    middle, half = (low + high) / 2, span / 2 * 1.15
+    return (middle - half, middle + half)
 
 
 def _bar(b: StudyBest) -> RetrainBar | None:
@@ -166,7 +186,7 @@ def isolation_figure(info: IsolationPlotInfo) -> go.Figure:
                 )
             )
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=info.values, title_text=info.param)
-    fig.update_yaxes(title_text=f"best {info.metric}")
+    fig.update_yaxes(title_text=f"best {info.metric}", **({"range": list(info.y_range)} if info.y_range else {}))
     fig.update_layout(**base_layout(_title(info), 420))
     return fig
 
@@ -203,6 +223,8 @@ def isolation_png(info: IsolationPlotInfo, path: Path) -> Path:
     ax.set_xlim(-0.5, len(info.values) - 0.5)
     ax.set_xlabel(info.param)
     ax.set_ylabel(f"best {info.metric}")
+    if info.y_range:
+        ax.set_ylim(*info.y_range)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, frameon=False)
     ax.set_title(_title(info), fontsize=10)

@@ -53,7 +53,8 @@ class CurvesPlotInfo:
     metrics: list[str]
     lines: list[CurveLine]
     max_train_steps: int
-    y_ranges: dict[tuple[str, str], tuple[float, float]]  # (study, metric) -> y axis range after the transient
+    y_ranges: dict[tuple[str, str], tuple[float, float]]  # (study, metric) -> y axis range after the transient,
+    # widened to every line's best point
 
 
 def _thin(steps: np.ndarray, values: np.ndarray, keep: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -106,7 +107,8 @@ def _y_ranges(lines: list[CurveLine], max_train_steps: int) -> dict[tuple[str, s
     seen: dict[tuple[str, str], list[float]] = {}
     for line in lines:
         after = [v for s, v in zip(line.steps, line.values) if s >= TRANSIENT * max_train_steps and math.isfinite(v)]
-        seen.setdefault((line.study, line.metric), []).extend(after)
+        mark = _marker(line)  # a best point inside the transient must still show
+        seen.setdefault((line.study, line.metric), []).extend(after + ([mark[1]] if mark else []))
     ranges = {}
     for key, values in seen.items():
         if values:
@@ -171,6 +173,9 @@ def curves_figure(info: CurvesPlotInfo) -> go.Figure:
         fig.update_yaxes(range=list(y_range), row=info.studies.index(study) + 1, col=info.metrics.index(metric) + 1)
     for c in range(1, cols + 1):
         fig.update_xaxes(title_text="step", row=rows, col=c)
+    for r in range(1, rows + 1):
+        for c, metric in enumerate(info.metrics, start=1):
+            fig.update_yaxes(title_text=metric, row=r, col=c)
     title = f"Training curves of each study's best trials (★ = best step of {info.objective})"
     fig.update_layout(**base_layout(title, 260 * rows + 110))
     return fig
@@ -183,6 +188,7 @@ def curves_png(info: CurvesPlotInfo, path: Path) -> Path:
         for c, metric in enumerate(info.metrics):
             axes[r][c].set_title(f"{study} · {metric}", fontsize=9)
             axes[r][c].set_xlim(0, info.max_train_steps * 1.02)
+            axes[r][c].set_ylabel(metric, fontsize=8)
             axes[r][c].grid(alpha=0.3)
     for (study, metric), y_range in info.y_ranges.items():
         axes[info.studies.index(study)][info.metrics.index(metric)].set_ylim(*y_range)

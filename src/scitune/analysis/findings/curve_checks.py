@@ -9,11 +9,13 @@ the curves themselves are diagnosed in :mod:`scitune.analysis.curve_shape`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import pandas as pd
 
 from scitune.analysis.curve_shape import TRANSIENT, CurveDiagnosis, metric_role
 from scitune.analysis.findings.record import NOTE, WARNING, Finding, num, pct
+from scitune.analysis.noise import NoiseFloor
 from scitune.analysis.step_budget import TOO_MANY_STEPS, TRAIN_LONGER, StepVerdict
 from scitune.config import ReportSettings
 
@@ -31,11 +33,17 @@ def curve_findings(
     max_train_steps: int,
     settings: ReportSettings,
     goal_gap: float | None = None,
+    floors: Mapping[str, NoiseFloor] | None = None,
 ) -> list[Finding]:
-    """Overfitting and noise among each study's best trials (``top``: best first per study)."""
+    """Overfitting and noise among each study's best trials (``top``: best first per study). The
+    overfitting rise must exceed ``NOISE_MARGIN`` step-to-step sds: the larger of the trial's own
+    estimate and the study's noise floor (``floors``), since one curve's estimate from a dozen
+    evaluations can come out low."""
     findings = []
+    floors = floors or {}
     for study, group in top.groupby("study", sort=False):
         over, noisy = [], []
+        floor = floors[str(study)].value if str(study) in floors else 0.0
         for rank, (_, row) in enumerate(group.iterrows()):
             tid = int(row["id"])
             d = diagnoses.get((tid, objective))
@@ -44,7 +52,7 @@ def curve_findings(
                 d
                 and d.rise >= settings.overfit_rise
                 and d.after_best >= 2
-                and (d.sigma is None or d.rise_abs > NOISE_MARGIN * d.sigma)
+                and d.rise_abs > NOISE_MARGIN * max(d.sigma or 0.0, floor)
             ):
                 over.append((rank, row, d))
             for (trial_id, metric), c in diagnoses.items():

@@ -8,11 +8,21 @@ come from :class:`~scitune.config.ReportSettings`; docs/report.md documents each
 
 from __future__ import annotations
 
-from scitune.analysis.boundaries import EdgeHit, InfeasibleRegion, strong_edge, widened_bound
+from collections.abc import Mapping
+
+from scitune.analysis.boundaries import (
+    EdgeHit,
+    InfeasibleRegion,
+    at_domain_end,
+    effect_beyond_noise,
+    strong_edge,
+    widened_bound,
+)
 from scitune.analysis.budget import BudgetCurve
 from scitune.analysis.compare import verdict_line as compare_verdict_line
 from scitune.analysis.findings.record import INFO, NOTE, WARNING, Finding, num, ordinal, p_text, pct
 from scitune.analysis.goal import GoalAnswer, measured
+from scitune.analysis.noise import NoiseFloor
 from scitune.analysis.ranking import oriented
 from scitune.analysis.sampling import Feasibility, NearBest
 from scitune.analysis.variance import TrialVariance
@@ -23,13 +33,25 @@ from scitune.space import RangeParam, SearchSpace
 
 
 def boundary_findings(
-    hits: list[EdgeHit], regions: list[InfeasibleRegion], space: SearchSpace, settings: ReportSettings
+    hits: list[EdgeHit],
+    regions: list[InfeasibleRegion],
+    space: SearchSpace,
+    settings: ReportSettings,
+    floors: Mapping[str, NoiseFloor] | None = None,
 ) -> list[Finding]:
-    """One finding per parameter and edge, listing the studies whose best trial lies there."""
+    """One finding per parameter and edge, listing the studies whose best trial lies there and
+    whose objective improves toward that edge by more than the noise allows
+    (:func:`~scitune.analysis.boundaries.effect_beyond_noise`, ``noise_margin`` noise floors). An
+    edge hit without such an effect is no finding: a parameter that barely matters puts its best
+    trial anywhere, edges included. A warning when the evidence is also strong
+    (:func:`~scitune.analysis.boundaries.strong_edge`), else a note."""
     findings = []
+    floors = floors or {}
     groups: dict[tuple[str, str], list[EdgeHit]] = {}
     for hit in hits:
-        groups.setdefault((hit.param, hit.edge), []).append(hit)
+        floor = floors[hit.study].value if hit.study in floors else 0.0
+        if effect_beyond_noise(hit.gain, hit.gain_p, floor, settings.noise_margin):
+            groups.setdefault((hit.param, hit.edge), []).append(hit)
     studies = len({h.study for h in hits} | {r.study for r in regions}) or None
     for (name, edge), group in groups.items():
         param = space[name]
@@ -45,6 +67,11 @@ def boundary_findings(
             )
             if h.trend is not None:
                 line += f"; objective vs closeness to the edge: Spearman rho {h.trend:+.2f} ({p_text(h.trend_p)})"
+            floor = floors.get(h.study)
+            line += (
+                f"; widening could plausibly gain about {num(h.gain)} ({p_text(h.gain_p)}, the objective's linear "
+                f"trend along {name}, the other ranges fitted too" + (f"; noise floor: {floor.describe()}" if floor else "") + ")"
+            )
             lines.append(line)
         new = widened_bound(param, edge, settings.widen_by)
         word = "lower" if edge == "low" else "raise"
@@ -58,12 +85,22 @@ def boundary_findings(
                 f"{name} already starts at 0: the best trials want little or none of it. Consider fixing "
                 f"it at 0 (dropping what it controls) or a narrower range near 0."
             )
-        else:
+        elif at_domain_end(param, edge):
             bound = param.low if edge == "low" else param.high
             suggestion = (
-                f"{word} {name}'s {edge} bound from {num(bound)} to {num(new)} ({pct(settings.widen_by)} "
-                f"of the range's width on its {param.scale} scale) in a new experiment; widen again until "
-                "the best trials sit inside the range."
+                f"{name}'s range already reaches the end of its domain ({num(bound)}): it cannot be widened "
+                f"that way. The best trials want {'as little' if edge == 'low' else 'as much'} of it as it can "
+                "take; consider fixing it there, or reparameterizing it."
+            )
+        else:
+            bound = param.low if edge == "low" else param.high
+            clipped = new != widened_bound(RangeParam(param.name, param.low, param.high, param.scale, param.integer),
+                                           edge, settings.widen_by)
+            suggestion = (
+                f"{word} {name}'s {edge} bound from {num(bound)} to {num(new)} "
+                + ("(the end of its domain) " if clipped else
+                   f"({pct(settings.widen_by)} of the range's width on its {param.scale} scale) ")
+                + "in a new experiment; widen again until the best trials sit inside the range."
             )
         weak = (
             ""
@@ -92,6 +129,9 @@ def boundary_findings(
                     "near": [h.near for h in group],
                     "trend": [h.trend for h in group],
                     "unstable": bool(unstable),  # trials past the best diverged: widening will not help
+                    "gain": [h.gain for h in group],
+                    "gain_p": [h.gain_p for h in group],
+                    "noise_floor": [floors[h.study].value if h.study in floors else None for h in group],
                 },
             )
         )
@@ -167,8 +207,13 @@ def feasibility_findings(
 
 
 def density_findings(
-    near: list[NearBest], metric: str, trials_per_study: int, settings: ReportSettings
+    near: list[NearBest], metric: str, trials_per_study: int, settings: ReportSettings,
+    floors: Mapping[str, NoiseFloor] | None = None,
 ) -> list[Finding]:
+    """A study with fewer than ``min_near_best`` completed trials near its best. "Near" is the
+    larger of ``near_best`` of the gap to the median and ``noise_margin`` noise floors
+    (:func:`scitune.analysis.sampling.near_best`): within the noise, a trial is as good as the best."""
+    floors = floors or {}
     findings = []
     for n in near:
         if n.completed == 0:
@@ -186,6 +231,8 @@ def density_findings(
                 )
             )
         elif n.count < settings.min_near_best:
+            floor = floors.get(n.study)
+            noise = f"; noise floor: {floor.describe()}" if floor else ""
             findings.append(
                 Finding(
                     check="few_points",
@@ -194,9 +241,9 @@ def density_findings(
                     evidence=(
                         f"{n.count} of {n.completed} completed trials have {metric} within "
                         f"{num(abs(n.limit - n.best))} "
-                        f"of the best {num(n.best)} (the band is {pct(settings.near_best)} of the gap to the median "
-                        f"{num(n.median)}); fewer than {settings.min_near_best} means the good "
-                        "region is sparsely sampled."
+                        f"of the best {num(n.best)} (the band is the larger of {pct(settings.near_best)} of the gap to "
+                        f"the median {num(n.median)} and {settings.noise_margin:g} noise floors{noise}); fewer than "
+                        f"{settings.min_near_best} means the good region is sparsely sampled."
                     ),
                     suggestion=(
                         f"raise trials_per_study from {trials_per_study} to {2 * trials_per_study} (the studies "
@@ -210,6 +257,8 @@ def density_findings(
                         "band_limit": n.limit,
                         "best": n.best,
                         "median": n.median,
+                        "noise_floor": n.floor,
+                        "noise_source": floor.source if floor else None,
                     },
                 )
             )
@@ -219,28 +268,34 @@ def density_findings(
 def budget_findings(
     curves: list[BudgetCurve], answer: GoalAnswer, metric: str, mode: str, trials_per_study: int
 ) -> list[Finding]:
-    """A study whose bootstrapped expected best still improved over the last doubling of its trials
-    (:func:`scitune.analysis.budget.budget_curves`). A warning when a gain like that one would be
-    enough to overtake the study ranked first (more trials could change the answer), else a note."""
-    leader = answer.ranking[0] if answer.ranking else None
-    bests = {b.study: b.best_value for b in answer.ranking}
+    """A study whose expected best (the unbiased estimator of :mod:`scitune.analysis.budget`) still
+    improved over the last doubling of its trials by more than its noise allowance. A warning when a
+    gain like that one would close the gap to the nearest other study (more trials could change the
+    answer), else a note."""
+    bests = {b.study: b.best_value for b in answer.ranking if b.best_value is not None}
     findings = []
     for c in curves:
         if not c.more_would_help or c.last_doubling_gain is None:
             continue
         gain, n = c.last_doubling_gain, c.trials
-        behind = None
-        if leader is not None and leader.study != c.study and bests.get(c.study) is not None:
-            behind = float(oriented(bests[c.study], mode) - oriented(leader.best_value, mode))
+        # The nearest rival: more trials could change the answer when this study is not clearly
+        # ahead of it (ahead by more than the gain that counts as real) and a gain like the last one
+        # closes the gap. The rule reads values only, so two identical studies get the same verdict.
+        rival = behind = None
+        if c.study in bests:
+            others = [(abs(float(oriented(v, mode) - oriented(bests[c.study], mode))), s, v)
+                      for s, v in bests.items() if s != c.study]
+            if others:
+                behind, rival, value = min(others, key=lambda o: (o[0], o[1]))
+                tie = c.threshold or 0.0
+                if float(oriented(bests[c.study], mode)) < float(oriented(value, mode)) - tie:
+                    behind = None  # clearly ahead: more of its own trials cannot cost it the lead
         overtakes = behind is not None and gain > behind
         evidence = c.message.removeprefix(f"{c.study}: ") + "."
-        if c.median and c.median[-1] is not None and c.budgets[-1] == n:
-            evidence += (
-                f" At {n} trials the median best {metric} over the bootstrap draws is {num(c.median[-1])} "
-                f"(5–95%: {num(c.q05[-1])} to {num(c.q95[-1])})."
-            )
+        if c.expected and c.expected[-1] is not None and c.budgets[-1] == n:
+            evidence += f" The expected best {metric} of {n // 2} trials is {num(_at(c, n // 2))}, of {n}: {num(c.expected[-1])}."
         if overtakes:
-            evidence += f" It trails {leader.study} by {num(behind)}, less than that gain."  # type: ignore[union-attr]
+            evidence += f" It is {num(behind)} from {rival}, less than that gain: another doubling could change the answer."
         unfinished = trials_per_study - n
         if unfinished > 0:
             suggestion = (
@@ -252,7 +307,7 @@ def budget_findings(
                 f"raise trials_per_study from {trials_per_study} to {2 * trials_per_study} and `scitune run` again "
                 "(each study is extended with the next points of its sequence; finished trials are kept)"
             ) + (
-                ", before concluding: another doubling that gains as much could overtake the study ranked first."
+                f", before concluding: another doubling that gains as much could close the gap to {rival}."
                 if overtakes
                 else "; expect less from the next doubling than from the last, as gains shrink near the best."
             )
@@ -273,11 +328,17 @@ def budget_findings(
                     "threshold": c.threshold,
                     "threshold_source": c.threshold_source,
                     "behind_first": behind,
+                    "rival": rival,
                     "suggested_trials_per_study": 2 * trials_per_study,
                 },
             )
         )
     return findings
+
+
+def _at(curve: BudgetCurve, k: int) -> float | None:
+    """The expected best at budget ``k`` (None when the curve did not evaluate it)."""
+    return curve.expected[curve.budgets.index(k)] if k in curve.budgets and curve.expected else None
 
 
 # -- the goal ----------------------------------------------------------------------------------
