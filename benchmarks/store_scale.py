@@ -77,6 +77,10 @@ def _curve(params: dict[str, Any], evaluations: int, number: int) -> tuple[list[
     return rows, best
 
 
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def plant(url: str, trials: int, evaluations: int, name: str = "store-scale") -> dict[str, Any]:
     """``prepare`` then claim -> write_metrics -> finish every trial; the seconds of each trial."""
     from scitune.config import parse_experiment
@@ -107,13 +111,15 @@ def plant(url: str, trials: int, evaluations: int, name: str = "store-scale") ->
         claims.append(t1 - t0)
     store.close()
     tenth = max(1, len(per_trial) // 10)
-    return {
+    out = {
         "trials": len(per_trial), "prepare_s": prepare_s, "total_s": time.perf_counter() - start,
         "first_tenth_ms": statistics.fmean(per_trial[:tenth]) * 1000,
         "last_tenth_ms": statistics.fmean(per_trial[-tenth:]) * 1000,
         "claim_first_tenth_ms": statistics.fmean(claims[:tenth]) * 1000,
         "claim_last_tenth_ms": statistics.fmean(claims[-tenth:]) * 1000,
     }
+    _say(f"planted {url.split('@')[-1]}: {json.dumps(out)}")
+    return out
 
 
 def optuna_growth(url: str, trials: int, evaluations: int) -> dict[str, Any]:
@@ -144,9 +150,11 @@ def optuna_growth(url: str, trials: int, evaluations: int) -> dict[str, Any]:
     start = time.perf_counter()
     study.optimize(objective, n_trials=trials, callbacks=[callback])
     tenth = max(1, len(per_trial) // 10)
-    return {"trials": len(per_trial), "total_s": time.perf_counter() - start,
-            "first_tenth_ms": statistics.fmean(per_trial[:tenth]) * 1000,
-            "last_tenth_ms": statistics.fmean(per_trial[-tenth:]) * 1000}
+    out = {"trials": len(per_trial), "total_s": time.perf_counter() - start,
+           "first_tenth_ms": statistics.fmean(per_trial[:tenth]) * 1000,
+           "last_tenth_ms": statistics.fmean(per_trial[-tenth:]) * 1000}
+    _say(f"optuna {url.split('@')[-1]}: {json.dumps(out)}")
+    return out
 
 
 def command(args: list[str], cwd: Path) -> dict[str, Any]:
@@ -156,6 +164,7 @@ def command(args: list[str], cwd: Path) -> dict[str, Any]:
     measured = json.loads(out.stdout.strip().splitlines()[-1])
     if measured["rc"] != 0:
         raise RuntimeError(f"scitune {' '.join(args)} failed ({measured['rc']}): {measured['stderr']}")
+    _say(f"scitune {' '.join(args)}: {measured['s']:.2f} s, {measured['rss_mb']:.0f} MiB")
     return measured
 
 
@@ -185,8 +194,16 @@ def _growth(sizes: list[int], seconds: list[float]) -> float:
 
 
 def measure(trials: int, evaluations: int, optuna_trials: int, read_sizes: list[int], postgres: str | None,
-            folder: Path, result: Result) -> None:
+            folder: Path, result: Result, stores: Path | None = None) -> None:
     preload("scitune.run", "scipy.stats")
+    if trials:
+        plant_and_compare(trials, evaluations, optuna_trials, postgres, folder, result)
+    if read_sizes:
+        read_back(read_sizes, evaluations, stores or folder, result)
+
+
+def plant_and_compare(trials: int, evaluations: int, optuna_trials: int, postgres: str | None, folder: Path,
+                      result: Result) -> None:
     sqlite = plant(sqlite_url(folder / f"plant-{trials}.db"), trials, evaluations)
     for key, unit in (("first_tenth_ms", "ms"), ("last_tenth_ms", "ms"), ("claim_first_tenth_ms", "ms"),
                       ("claim_last_tenth_ms", "ms"), ("prepare_s", "s"), ("total_s", "s")):
@@ -210,12 +227,15 @@ def measure(trials: int, evaluations: int, optuna_trials: int, read_sizes: list[
             result.figure(f"optuna_{label}_{optuna_trials}_last_tenth_ms", theirs["last_tenth_ms"], "ms")
             result.figure(f"optuna_{label}_{optuna_trials}_last_over_first",
                           theirs["last_tenth_ms"] / theirs["first_tenth_ms"], "x")
+
+
+def read_back(read_sizes: list[int], evaluations: int, folder: Path, result: Result) -> None:
+    """The three commands on stores of each size: ``folder/plant-SIZE.db`` when a planting run
+    left one there (``--stores``), else planted now."""
     seconds: dict[str, list[float]] = {"status": [], "trials_csv": [], "report": []}
     for size in read_sizes:
-        path = folder / f"read-{size}.db"
-        if size == trials:
-            path = folder / f"plant-{trials}.db"
-        else:
+        path = folder / f"plant-{size}.db"
+        if not path.exists():
             plant(sqlite_url(path), size, evaluations)
         measured = reading(path, "store-scale", folder)
         for what, figures in measured.items():
@@ -262,14 +282,16 @@ def main() -> None:
     parser.add_argument("--optuna", type=int, default=5000, help="Optuna's trials (0: skip)")
     parser.add_argument("--read", default="10000,30000,100000", help="sizes to read back (empty: skip)")
     parser.add_argument("--postgres", help="a PostgreSQL URL: plant there too (a new database beside it)")
-    parser.add_argument("--keep", type=Path, help="keep the stores in this folder")
+    parser.add_argument("--keep", type=Path, help="keep the stores in this folder (emptied first)")
+    parser.add_argument("--stores", type=Path, help="read back the stores plant-SIZE.db of this folder (planting "
+                        "those missing there); with --trials 0 nothing else is planted")
     args = parser.parse_args()
     read = [int(s) for s in args.read.split(",") if s.strip()]
     result = Result("The store at scale", {"trials": args.trials, "evaluations": args.evaluations,
                                             "optuna_trials": args.optuna, "read_sizes": read})
     postgres = _fresh_postgres(args.postgres, "scitune") if args.postgres else None
     with scratch(args.keep, "store_scale") as folder:
-        measure(args.trials, args.evaluations, args.optuna, read, postgres, folder, result)
+        measure(args.trials, args.evaluations, args.optuna, read, postgres, folder, result, args.stores)
     for figure, value in result.figures.items():
         print(f"{figure:45s} {value:12.4g} {result.units[figure]}", file=sys.stderr)
     for goal in result.goals:
