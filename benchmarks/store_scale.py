@@ -11,10 +11,12 @@
    no-op objective reporting the same points, on the same storages, over ``--optuna`` trials
    (fewer than ours where it is slow: the count is in the figures' names).
 2. **Reading it back.** ``scitune status``, ``scitune trials --format csv`` and
-   ``scitune report --no-png`` as whole commands (interpreter start included) on the SQLite stores
-   at the sizes in ``--read``: wall time and peak memory (each command is started by a small
+   ``scitune report --no-png`` as whole commands (interpreter start included) on SQLite stores
+   at the sizes in ``--read``, 8% of their trials finished (92% completed, 8% failed) with their
+   points and the rest pending, the shape issue 18 measured: wall time and peak memory (each command is started by a small
    launcher process whose children's peak resident set is the command's own).
 
+``STORE_SCALE_SRC=/other/checkout/src`` runs the commands of another scitune (before and after).
 Prints one JSON object on its last line (the ``python -m benchmarks`` harness runs it quick).
 """
 
@@ -38,7 +40,8 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 wall = time.perf_counter() - start
-print(json.dumps({"s": wall, "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"s": wall, "rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
                   "rc": proc.returncode, "stderr": proc.stderr[-2000:]}))
 """
 
@@ -81,8 +84,12 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def plant(url: str, trials: int, evaluations: int, name: str = "store-scale") -> dict[str, Any]:
-    """``prepare`` then claim -> write_metrics -> finish every trial; the seconds of each trial."""
+READ_FINISHED = 0.08  # the stores read back: 8% of trials finished, the rest pending (issue 18's shape)
+
+
+def plant(url: str, trials: int, evaluations: int, name: str = "store-scale", finished: float = 1.0) -> dict[str, Any]:
+    """``prepare`` then claim -> write_metrics -> finish every trial (the first ``finished``
+    fraction of them); the seconds of each trial."""
     from scitune.config import parse_experiment
     from scitune.run import prepare
     from scitune.store import Store
@@ -94,7 +101,7 @@ def plant(url: str, trials: int, evaluations: int, name: str = "store-scale") ->
     eid = prepare(store, experiment, text)
     prepare_s = time.perf_counter() - start
     per_trial, claims = [], []
-    while True:
+    while len(per_trial) < finished * trials:
         t0 = time.perf_counter()
         claimed = store.claim(eid, OWNER, "bench")
         t1 = time.perf_counter()
@@ -164,7 +171,7 @@ def command(args: list[str], cwd: Path) -> dict[str, Any]:
     measured = json.loads(out.stdout.strip().splitlines()[-1])
     if measured["rc"] != 0:
         raise RuntimeError(f"scitune {' '.join(args)} failed ({measured['rc']}): {measured['stderr']}")
-    _say(f"scitune {' '.join(args)}: {measured['s']:.2f} s, {measured['rss_mb']:.0f} MiB")
+    _say(f"scitune {' '.join(args)}: {measured['s']:.2f} s, {measured['cpu_s']:.2f} s CPU, {measured['rss_mb']:.0f} MiB")
     return measured
 
 
@@ -172,7 +179,8 @@ def _env() -> dict[str, str]:
     import os
 
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    src = os.environ.get("STORE_SCALE_SRC", str(REPO / "src"))  # another checkout's scitune: before/after
+    env["PYTHONPATH"] = os.pathsep.join([src, str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.pop("SCITUNE_STORE", None)
     return env
 
@@ -236,10 +244,11 @@ def read_back(read_sizes: list[int], evaluations: int, folder: Path, result: Res
     for size in read_sizes:
         path = folder / f"plant-{size}.db"
         if not path.exists():
-            plant(sqlite_url(path), size, evaluations)
+            plant(sqlite_url(path), size, evaluations, finished=READ_FINISHED)
         measured = reading(path, "store-scale", folder)
         for what, figures in measured.items():
             result.figure(f"{what}_{size}_s", figures["s"], "s")
+            result.figure(f"{what}_{size}_cpu_s", figures["cpu_s"], "s")  # a loaded machine inflates wall time
             result.figure(f"{what}_{size}_peak_mb", figures["rss_mb"], "MiB")
             seconds[what].append(figures["s"])
     largest = read_sizes[-1]

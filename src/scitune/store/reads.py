@@ -6,11 +6,12 @@ Rows leave as typed records (:mod:`scitune.store.records`); trials and metric po
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Text, func, select, type_coerce
 
 from scitune.errors import NotFoundError
 from scitune.states import STATES, StudyKind, TrialState
@@ -37,6 +38,15 @@ from scitune.store.schema import (
 
 KindFilter = StudyKind | str | None
 _LARGEST = 1.7976931348623157e308  # the largest finite float: a bound that keeps out infinities
+
+
+def _json_values(raw: list[Any]) -> list[Any]:
+    """JSON column values as Python objects: text (SQLite) parsed as one array in one call, which
+    is several times faster than a parse per row on 100,000 rows; already decoded ones (PostgreSQL's
+    driver decodes json itself) as they are."""
+    if raw and all(isinstance(v, str) for v in raw):
+        return json.loads("[" + ",".join(raw) + "]")
+    return [json.loads(v) if isinstance(v, (str, bytes)) else v for v in raw]
 
 
 class StoreReads:
@@ -243,7 +253,7 @@ class StoreReads:
     def _trials_query(self, experiment_id: int, kind: KindFilter) -> Any:
         query = (
             select(studies.c.name.label("study"), trials.c.number.label("trial"), trials.c.id, trials.c.state,
-                   trials.c.reason, trials.c.params, trials.c.seed, trials.c.best_step, trials.c.best_value,
+                   trials.c.reason, type_coerce(trials.c.params, Text).label("params"), trials.c.seed, trials.c.best_step, trials.c.best_value,
                    trials.c.started_at, trials.c.finished_at, trials.c.host, trials.c.attempts, trials.c.traceback,
                    trials.c.directory,
                    studies.c.kind, studies.c.parent_trial_id)
@@ -261,8 +271,11 @@ class StoreReads:
             names = list(result.keys())
             rows = result.all()
         # Column by column from plain tuples: a frame from 100,000 row mappings costs seconds.
-        columns = list(zip(*rows)) if rows else [()] * len(names)
-        return pd.DataFrame({name: list(column) for name, column in zip(names, columns)}, columns=names)
+        columns = [list(c) for c in zip(*rows)] if rows else [[] for _ in names]
+        if "params" in names:
+            i = names.index("params")
+            columns[i] = _json_values(columns[i])
+        return pd.DataFrame(dict(zip(names, columns)), columns=names)
 
     @retrying
     def trials(self, experiment: str, study: str | None = None, kind: KindFilter = StudyKind.SEARCH,
