@@ -11,10 +11,12 @@
    no-op objective reporting the same points, on the same storages, over ``--optuna`` trials
    (fewer than ours where it is slow: the count is in the figures' names).
 2. **Reading it back.** ``scitune status``, ``scitune trials --format csv`` and
-   ``scitune report --no-png`` as whole commands (interpreter start included) on the SQLite stores
-   at the sizes in ``--read``: wall time and peak memory (each command is started by a small
+   ``scitune report --no-png`` as whole commands (interpreter start included) on SQLite stores
+   at the sizes in ``--read``, 8% of their trials finished (92% completed, 8% failed) with their
+   points and the rest pending, the shape issue 18 measured: wall time and peak memory (each command is started by a small
    launcher process whose children's peak resident set is the command's own).
 
+``STORE_SCALE_SRC=/other/checkout/src`` runs the commands of another scitune (before and after).
 Prints one JSON object on its last line (the ``python -m benchmarks`` harness runs it quick).
 """
 
@@ -38,7 +40,8 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 wall = time.perf_counter() - start
-print(json.dumps({"s": wall, "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"s": wall, "rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
                   "rc": proc.returncode, "stderr": proc.stderr[-2000:]}))
 """
 
@@ -77,8 +80,16 @@ def _curve(params: dict[str, Any], evaluations: int, number: int) -> tuple[list[
     return rows, best
 
 
-def plant(url: str, trials: int, evaluations: int, name: str = "store-scale") -> dict[str, Any]:
-    """``prepare`` then claim -> write_metrics -> finish every trial; the seconds of each trial."""
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+READ_FINISHED = 0.08  # the stores read back: 8% of trials finished, the rest pending (issue 18's shape)
+
+
+def plant(url: str, trials: int, evaluations: int, name: str = "store-scale", finished: float = 1.0) -> dict[str, Any]:
+    """``prepare`` then claim -> write_metrics -> finish every trial (the first ``finished``
+    fraction of them); the seconds of each trial."""
     from scitune.config import parse_experiment
     from scitune.run import prepare
     from scitune.store import Store
@@ -90,7 +101,7 @@ def plant(url: str, trials: int, evaluations: int, name: str = "store-scale") ->
     eid = prepare(store, experiment, text)
     prepare_s = time.perf_counter() - start
     per_trial, claims = [], []
-    while True:
+    while len(per_trial) < finished * trials:
         t0 = time.perf_counter()
         claimed = store.claim(eid, OWNER, "bench")
         t1 = time.perf_counter()
@@ -107,13 +118,15 @@ def plant(url: str, trials: int, evaluations: int, name: str = "store-scale") ->
         claims.append(t1 - t0)
     store.close()
     tenth = max(1, len(per_trial) // 10)
-    return {
+    out = {
         "trials": len(per_trial), "prepare_s": prepare_s, "total_s": time.perf_counter() - start,
         "first_tenth_ms": statistics.fmean(per_trial[:tenth]) * 1000,
         "last_tenth_ms": statistics.fmean(per_trial[-tenth:]) * 1000,
         "claim_first_tenth_ms": statistics.fmean(claims[:tenth]) * 1000,
         "claim_last_tenth_ms": statistics.fmean(claims[-tenth:]) * 1000,
     }
+    _say(f"planted {url.split('@')[-1]}: {json.dumps(out)}")
+    return out
 
 
 def optuna_growth(url: str, trials: int, evaluations: int) -> dict[str, Any]:
@@ -144,9 +157,11 @@ def optuna_growth(url: str, trials: int, evaluations: int) -> dict[str, Any]:
     start = time.perf_counter()
     study.optimize(objective, n_trials=trials, callbacks=[callback])
     tenth = max(1, len(per_trial) // 10)
-    return {"trials": len(per_trial), "total_s": time.perf_counter() - start,
-            "first_tenth_ms": statistics.fmean(per_trial[:tenth]) * 1000,
-            "last_tenth_ms": statistics.fmean(per_trial[-tenth:]) * 1000}
+    out = {"trials": len(per_trial), "total_s": time.perf_counter() - start,
+           "first_tenth_ms": statistics.fmean(per_trial[:tenth]) * 1000,
+           "last_tenth_ms": statistics.fmean(per_trial[-tenth:]) * 1000}
+    _say(f"optuna {url.split('@')[-1]}: {json.dumps(out)}")
+    return out
 
 
 def command(args: list[str], cwd: Path) -> dict[str, Any]:
@@ -156,6 +171,7 @@ def command(args: list[str], cwd: Path) -> dict[str, Any]:
     measured = json.loads(out.stdout.strip().splitlines()[-1])
     if measured["rc"] != 0:
         raise RuntimeError(f"scitune {' '.join(args)} failed ({measured['rc']}): {measured['stderr']}")
+    _say(f"scitune {' '.join(args)}: {measured['s']:.2f} s, {measured['cpu_s']:.2f} s CPU, {measured['rss_mb']:.0f} MiB")
     return measured
 
 
@@ -163,7 +179,8 @@ def _env() -> dict[str, str]:
     import os
 
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    src = os.environ.get("STORE_SCALE_SRC", str(REPO / "src"))  # another checkout's scitune: before/after
+    env["PYTHONPATH"] = os.pathsep.join([src, str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.pop("SCITUNE_STORE", None)
     return env
 
@@ -185,8 +202,16 @@ def _growth(sizes: list[int], seconds: list[float]) -> float:
 
 
 def measure(trials: int, evaluations: int, optuna_trials: int, read_sizes: list[int], postgres: str | None,
-            folder: Path, result: Result) -> None:
+            folder: Path, result: Result, stores: Path | None = None) -> None:
     preload("scitune.run", "scipy.stats")
+    if trials:
+        plant_and_compare(trials, evaluations, optuna_trials, postgres, folder, result)
+    if read_sizes:
+        read_back(read_sizes, evaluations, stores or folder, result)
+
+
+def plant_and_compare(trials: int, evaluations: int, optuna_trials: int, postgres: str | None, folder: Path,
+                      result: Result) -> None:
     sqlite = plant(sqlite_url(folder / f"plant-{trials}.db"), trials, evaluations)
     for key, unit in (("first_tenth_ms", "ms"), ("last_tenth_ms", "ms"), ("claim_first_tenth_ms", "ms"),
                       ("claim_last_tenth_ms", "ms"), ("prepare_s", "s"), ("total_s", "s")):
@@ -210,16 +235,20 @@ def measure(trials: int, evaluations: int, optuna_trials: int, read_sizes: list[
             result.figure(f"optuna_{label}_{optuna_trials}_last_tenth_ms", theirs["last_tenth_ms"], "ms")
             result.figure(f"optuna_{label}_{optuna_trials}_last_over_first",
                           theirs["last_tenth_ms"] / theirs["first_tenth_ms"], "x")
+
+
+def read_back(read_sizes: list[int], evaluations: int, folder: Path, result: Result) -> None:
+    """The three commands on stores of each size: ``folder/plant-SIZE.db`` when a planting run
+    left one there (``--stores``), else planted now."""
     seconds: dict[str, list[float]] = {"status": [], "trials_csv": [], "report": []}
     for size in read_sizes:
-        path = folder / f"read-{size}.db"
-        if size == trials:
-            path = folder / f"plant-{trials}.db"
-        else:
-            plant(sqlite_url(path), size, evaluations)
+        path = folder / f"plant-{size}.db"
+        if not path.exists():
+            plant(sqlite_url(path), size, evaluations, finished=READ_FINISHED)
         measured = reading(path, "store-scale", folder)
         for what, figures in measured.items():
             result.figure(f"{what}_{size}_s", figures["s"], "s")
+            result.figure(f"{what}_{size}_cpu_s", figures["cpu_s"], "s")  # a loaded machine inflates wall time
             result.figure(f"{what}_{size}_peak_mb", figures["rss_mb"], "MiB")
             seconds[what].append(figures["s"])
     largest = read_sizes[-1]
@@ -245,8 +274,8 @@ def _fresh_postgres(url: str, suffix: str) -> str:
 
 
 def run(quick: bool, workdir: Path | None = None) -> dict[str, Any]:
-    trials, evaluations, optuna_trials, read = (400, 4, 100, [100, 400]) if quick else (100_000, 20, 5000,
-                                                                                      [10_000, 30_000, 100_000])
+    trials, evaluations, optuna_trials, read = (200, 2, 20, [200]) if quick else (100_000, 20, 500,
+                                                                                [10_000, 30_000, 100_000])
     result = Result("The store at scale: per-trial cost as a study grows, and reading it back",
                     {"trials": trials, "studies": 2, "evaluations": evaluations, "metrics": 3,
                      "optuna_trials": optuna_trials, "read_sizes": read})
@@ -262,14 +291,16 @@ def main() -> None:
     parser.add_argument("--optuna", type=int, default=5000, help="Optuna's trials (0: skip)")
     parser.add_argument("--read", default="10000,30000,100000", help="sizes to read back (empty: skip)")
     parser.add_argument("--postgres", help="a PostgreSQL URL: plant there too (a new database beside it)")
-    parser.add_argument("--keep", type=Path, help="keep the stores in this folder")
+    parser.add_argument("--keep", type=Path, help="keep the stores in this folder (emptied first)")
+    parser.add_argument("--stores", type=Path, help="read back the stores plant-SIZE.db of this folder (planting "
+                        "those missing there); with --trials 0 nothing else is planted")
     args = parser.parse_args()
     read = [int(s) for s in args.read.split(",") if s.strip()]
     result = Result("The store at scale", {"trials": args.trials, "evaluations": args.evaluations,
                                             "optuna_trials": args.optuna, "read_sizes": read})
     postgres = _fresh_postgres(args.postgres, "scitune") if args.postgres else None
     with scratch(args.keep, "store_scale") as folder:
-        measure(args.trials, args.evaluations, args.optuna, read, postgres, folder, result)
+        measure(args.trials, args.evaluations, args.optuna, read, postgres, folder, result, args.stores)
     for figure, value in result.figures.items():
         print(f"{figure:45s} {value:12.4g} {result.units[figure]}", file=sys.stderr)
     for goal in result.goals:

@@ -55,20 +55,65 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A Ray head node and a second node, separate processes on loopback, one CPU each."""
+def _stop_processes_naming(folder: Path) -> None:
+    """Stop, by pid, every process whose command line names ``folder`` (this cluster's own Ray
+    temp folder): never ``ray stop``, which would stop every Ray of this machine."""
+    mine = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                if str(folder).encode() in (proc / "cmdline").read_bytes():
+                    mine.append(int(proc.name))
+            except OSError:
+                pass
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in mine:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        time.sleep(1)
+
+
+RAY_ENV: dict[str, str] = {}  # what every process of the current cluster runs with (auth mode, token, temp folder)
+
+
+@pytest.fixture(scope="module", params=["disabled", "token"])
+def cluster(request):
+    """A Ray head node and a second node, separate processes on loopback, one CPU each, with token
+    authentication off and on. Independent of the machine's Ray state: its own temp folder
+    (RAY_TMPDIR, short: Ray's socket paths must stay under 107 bytes), its own HOME (no
+    ~/.ray/auth_token read or left behind) and RAY_AUTH_MODE (and, on, RAY_AUTH_TOKEN) set for
+    every process started, the runs included. A head whose second node failed to join is stopped."""
+    import secrets
+    import tempfile
+
     ray_cli = shutil.which("ray") or pytest.fail("the ray command is missing")
+    folder = Path(tempfile.mkdtemp(prefix="rc", dir="/tmp"))
+    (folder / "home").mkdir()
+    env = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": str(folder), "HOME": str(folder / "home"),
+           "RAY_AUTH_MODE": request.param, "RAY_ADDRESS": ""}
+    if request.param == "token":
+        env["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    full = {**os.environ, **env}
     port = _free_port()
     address = f"127.0.0.1:{port}"
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
-    subprocess.run([ray_cli, "start", "--head", "--port", str(port), "--include-dashboard", "false", *common],
-                   check=True, capture_output=True, env=env, timeout=180)
-    subprocess.run([ray_cli, "start", "--address", address, *common],
-                   check=True, capture_output=True, env=env, timeout=180)
+    try:
+        subprocess.run([ray_cli, "start", "--head", "--port", str(port), "--include-dashboard", "false", *common],
+                       check=True, capture_output=True, env=full, timeout=180)
+        subprocess.run([ray_cli, "start", "--address", address, *common],
+                       check=True, capture_output=True, env=full, timeout=180)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
+        _stop_processes_naming(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.fail(f"the two-node Ray cluster did not start: {getattr(err, 'stderr', err)!r}"[-3000:])
+    RAY_ENV.clear()
+    RAY_ENV.update(env)
     yield address
-    subprocess.run([ray_cli, "stop", "--force"], capture_output=True, timeout=120)
+    RAY_ENV.clear()
+    _stop_processes_naming(folder)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _experiment(tmp: Path, name: str, *, trials: int = 3, steps: int = 10, fixed: str = "{step_seconds: 0.05}",
@@ -107,7 +152,7 @@ def _events(tmp: Path) -> list[dict]:
 
 def _run(tmp: Path, address: str, *extra: str) -> subprocess.CompletedProcess:
     return run_cli("run", "exp.yaml", "--store", "s.db", "--executor", "ray", "--address", address, *extra,
-                   cwd=tmp, timeout=300)
+                   cwd=tmp, env=RAY_ENV, timeout=300)
 
 
 def test_trials_spread_over_both_nodes_and_run_once(cluster: str, tmp_path: Path) -> None:
@@ -136,7 +181,7 @@ def test_killed_ray_worker_reruns_its_trial_from_the_checkpoint(cluster: str, tm
     _experiment(tmp_path, "raykill", trials=2, steps=12, fixed="{step_seconds: 0.05, die_once: true}")
     runner = subprocess.Popen(
         [sys.executable, "-m", "scitune", "run", "exp.yaml", "--store", "s.db", "--executor", "ray", "--address", cluster],
-        cwd=tmp_path, stdout=subprocess.DEVNULL,
+        cwd=tmp_path, stdout=subprocess.DEVNULL, env={**os.environ, **RAY_ENV},
         stderr=subprocess.PIPE,
     )
     victim = tmp_path / "victim.pid"
@@ -162,7 +207,7 @@ def test_killed_driver_resumes_on_the_next_run(cluster: str, tmp_path: Path) -> 
     _experiment(tmp_path, "raydriver", trials=4, steps=10, fixed="{step_seconds: 0.1}")
     runner = subprocess.Popen(
         [sys.executable, "-m", "scitune", "run", "exp.yaml", "--store", "s.db", "--executor", "ray", "--address", cluster],
-        cwd=tmp_path, stdout=subprocess.DEVNULL,
+        cwd=tmp_path, stdout=subprocess.DEVNULL, env={**os.environ, **RAY_ENV},
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120

@@ -241,3 +241,26 @@ def test_an_experiment_its_studies_and_trials_are_planned_in_one_transaction(
     exp = store.plan("e", "a goal", {"x": 1}, "experiment: e\n", planned)
     assert store.plan("e", "a goal", {"x": 1}, "experiment: e\n", planned) == exp  # idempotent
     assert len(store.trials("e")) == 4
+
+
+def test_metrics_read_in_chunks_equal_one_read(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Store.metrics reads through the driver in chunks of ids and of rows: the same frame (order
+    by trial, name, step; NaN and infinities kept) whatever the chunk sizes."""
+    import scitune.store.reads as reads
+
+    store, exp, _ = _store_with_trials(store_url, n=7)
+    ids = []
+    for i in range(7):
+        claimed = store.claim(exp, "h:t:1:2", "h")
+        ids.append(claimed.id)
+        rows = [(s, name, float(s * (i + 1))) for s in (3, 1, 2) for name in ("val_error", "loss")]
+        rows.append((4, "loss", float("nan") if i % 2 else math.inf))
+        store.finish(claimed.id, "h:t:1:2", "completed", rows, (1, 0.1))
+    whole = store.metrics(ids[::-1])
+    assert len(whole) == 7 * 7 and whole["trial_id"].is_monotonic_increasing
+    assert whole[whole["trial_id"] == ids[0]]["step"].tolist() == [1, 2, 3, 4, 1, 2, 3]
+    assert whole["value"].dtype == float and whole["value"].isna().sum() == 3
+    monkeypatch.setattr(reads, "_IDS_PER_QUERY", 2)
+    monkeypatch.setattr(reads, "_ROWS_PER_FRAME", 5)
+    pd.testing.assert_frame_equal(store.metrics(ids), whole)
+    assert store.metrics([]).empty and list(store.metrics([]).columns) == ["trial_id", "name", "step", "value"]

@@ -36,7 +36,8 @@ def run(
     address: Annotated[
         Optional[str],
         typer.Option("--address", show_default=False,
-                     help="Ray cluster to join (e.g. 127.0.0.1:6379 or auto); default: start a local one."),
+                     help="Ray cluster to join (e.g. 127.0.0.1:6379 or auto); it must answer within 10 s. "
+                          "Default: start a local one."),
     ] = None,
     fail_fast: Annotated[
         Optional[int],

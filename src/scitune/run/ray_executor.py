@@ -39,6 +39,53 @@ def import_ray() -> Any:
     return ray
 
 
+# A cluster named by --address (or $RAY_ADDRESS, or "auto") must accept a connection within this many
+# seconds, or the run stops with one line: Ray itself would retry for minutes.
+CONNECT_SECONDS = 10.0
+
+
+def _answers(address: str, timeout: float) -> bool:
+    """Whether something accepts a TCP connection at ``host:port`` (``ray://`` client addresses too)."""
+    import socket
+
+    hostport = address.split("://", 1)[-1].rsplit("/", 1)[0]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        return True  # not host:port: leave it to Ray to understand or refuse
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def init_arguments(address: str | None, timeout: float = CONNECT_SECONDS) -> str:
+    """The ``address`` to hand ``ray.init``, checked first.
+
+    Without one (and no ``$RAY_ADDRESS``): ``"local"``, a new local instance, whatever cluster
+    Ray's temp folder last recorded (a dead one's ``ray_current_cluster`` made ``ray.init`` retry
+    it for minutes). ``"auto"`` means the recorded cluster, which must answer. A named cluster that
+    does not accept a connection within ``timeout`` seconds is one clear error."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address is None:
+        return "local"
+    where = f"the Ray cluster at {address}"
+    if address == "auto":
+        from ray._private.utils import get_ray_address_file, read_ray_address
+
+        recorded = read_ray_address()
+        if not recorded:
+            raise ScituneError("--address auto: no running Ray cluster is recorded on this machine",
+                               hint="start one (ray start --head), name it with --address, or drop --address")
+        where = f"the Ray cluster recorded in {get_ray_address_file(None)} ({recorded})"
+        address = recorded
+    if not _answers(address, timeout):
+        stale = " (the file is stale: its cluster is gone)" if "recorded in" in where else ""
+        raise ScituneError(f"{where} does not answer (no connection within {timeout:g} s){stale}",
+                           hint="start the cluster, check the address, or drop --address to start a local Ray")
+    return address
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """All a Ray task needs to claim and train one trial: plain data, no live objects."""
@@ -113,7 +160,7 @@ class RayRunner(RunnerBase):
         start = time.monotonic()
         self.store.reap_lost(experiment_id, lost_owner_check(self.stale_after))
         if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, logging_level="WARNING",
+            ray.init(address=init_arguments(self.address), include_dashboard=False, logging_level="WARNING",
                      log_to_driver=False, configure_logging=True)
         resources = self.experiment.resources
         task = ray.remote(train_one).options(num_cpus=resources.cpus, num_gpus=resources.gpus, max_retries=0)

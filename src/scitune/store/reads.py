@@ -6,11 +6,12 @@ Rows leave as typed records (:mod:`scitune.store.records`); trials and metric po
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Text, func, select, type_coerce
 
 from scitune.errors import NotFoundError
 from scitune.states import STATES, StudyKind, TrialState
@@ -36,7 +37,18 @@ from scitune.store.schema import (
 )
 
 KindFilter = StudyKind | str | None
+_IDS_PER_QUERY = 20_000  # trial ids inlined per metrics query (SQL text stays well under a megabyte)
+_ROWS_PER_FRAME = 200_000
 _LARGEST = 1.7976931348623157e308  # the largest finite float: a bound that keeps out infinities
+
+
+def _json_values(raw: list[Any]) -> list[Any]:
+    """JSON column values as Python objects: text (SQLite) parsed as one array in one call, which
+    is several times faster than a parse per row on 100,000 rows; already decoded ones (PostgreSQL's
+    driver decodes json itself) as they are."""
+    if raw and all(isinstance(v, str) for v in raw):
+        return json.loads("[" + ",".join(raw) + "]")
+    return [json.loads(v) if isinstance(v, (str, bytes)) else v for v in raw]
 
 
 class StoreReads:
@@ -243,8 +255,8 @@ class StoreReads:
     def _trials_query(self, experiment_id: int, kind: KindFilter) -> Any:
         query = (
             select(studies.c.name.label("study"), trials.c.number.label("trial"), trials.c.id, trials.c.study_id,
-                   trials.c.state,
-                   trials.c.reason, trials.c.params, trials.c.seed, trials.c.best_step, trials.c.best_value,
+                   trials.c.state, trials.c.reason, type_coerce(trials.c.params, Text).label("params"), trials.c.seed,
+                   trials.c.best_step, trials.c.best_value,
                    trials.c.started_at, trials.c.finished_at, trials.c.host, trials.c.attempts, trials.c.traceback,
                    trials.c.directory,
                    studies.c.kind, studies.c.parent_trial_id)
@@ -262,8 +274,11 @@ class StoreReads:
             names = list(result.keys())
             rows = result.all()
         # Column by column from plain tuples: a frame from 100,000 row mappings costs seconds.
-        columns = list(zip(*rows)) if rows else [()] * len(names)
-        return pd.DataFrame({name: list(column) for name, column in zip(names, columns)}, columns=names)
+        columns = [list(c) for c in zip(*rows)] if rows else [[] for _ in names]
+        if "params" in names:
+            i = names.index("params")
+            columns[i] = _json_values(columns[i])
+        return pd.DataFrame(dict(zip(names, columns)), columns=names)
 
     @retrying
     def trials(self, experiment: str, study: str | None = None, kind: KindFilter = StudyKind.SEARCH,
@@ -283,18 +298,28 @@ class StoreReads:
     @retrying
     def metrics(self, trial_ids: Sequence[int]) -> pd.DataFrame:
         """Every metric point of the given trials: trial_id, name, step, value (NaN where NaN)."""
-        ids = [int(i) for i in trial_ids]
-        with self._read() as conn:
-            rows = conn.execute(
-                select(metrics.c.trial_id, metrics.c.name, metrics.c.step, metrics.c.value)
-                .where(metrics.c.trial_id.in_(ids))
-                .order_by(metrics.c.trial_id, metrics.c.name, metrics.c.step)
-            ).all()
-        # Column by column: a DataFrame built row by row from Row objects probes each one with
-        # hasattr (which raises inside SQLAlchemy): many times slower on millions of points.
         names = ["trial_id", "name", "step", "value"]
-        columns = list(zip(*rows)) if rows else [()] * len(names)
-        frame = pd.DataFrame({name: list(column) for name, column in zip(names, columns)})
+        ids = sorted({int(i) for i in trial_ids})
+        parts = []
+        with self._read() as conn:
+            # Straight through the driver's cursor, in chunks: SQLAlchemy's Row objects (and a bind
+            # parameter per id) cost more than the database's work on millions of points, and a
+            # frame per chunk keeps at most one chunk of Python tuples alive beside the frame.
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                for at in range(0, len(ids), _IDS_PER_QUERY):
+                    chunk = ",".join(str(i) for i in ids[at:at + _IDS_PER_QUERY])  # integers: safe inline
+                    cursor.execute(f"SELECT trial_id, name, step, value FROM metrics WHERE trial_id IN ({chunk}) "
+                                   "ORDER BY trial_id, name, step")
+                    while rows := cursor.fetchmany(_ROWS_PER_FRAME):
+                        parts.append(pd.DataFrame.from_records(rows, columns=names, coerce_float=True))
+            finally:
+                cursor.close()
+        if not parts:
+            frame = pd.DataFrame({"trial_id": pd.Series(dtype="int64"), "name": pd.Series(dtype=object),
+                                  "step": pd.Series(dtype="int64"), "value": pd.Series(dtype=float)})
+            return frame
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         frame["value"] = frame["value"].astype(float)  # NULL -> NaN
         return frame
 
