@@ -60,6 +60,16 @@ class OptunaTrialAdapter:
         if self.metric in metrics and math.isfinite(value := float(metrics[self.metric])):
             self.best = min(self.best, value)
 
+    def resume(self) -> None:  # an Optuna trial always starts from scratch
+        return None
+
+    def save_checkpoint(self, step: int, state: Any) -> None:
+        import io
+
+        import torch
+
+        torch.save(state, io.BytesIO())  # the serialization a scitune trial's checkpoint costs; no file kept
+
 
 def _job(sampler: str, seed: int, trials: int, max_train_steps: int | None, folder: str) -> dict[str, Any]:
     from examples.digits.train import train

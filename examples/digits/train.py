@@ -130,9 +130,22 @@ def train(hp: dict, trial: Trial) -> None:
     if scheduled:
         scheduler = lr_scheduler(optimizer, schedule_from_hparams(hp, trial.max_train_steps))
 
+    # -- resume: an interrupted trial continues from its latest checkpoint ----------------------
+    start = 1
+    resumed = trial.resume()  # (step, state) of the checkpoint to continue from, or None
+    if resumed is not None:
+        done, state = resumed
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        for _ in range(done):  # the same minibatches as an uninterrupted run from here on
+            next(minibatches)
+        start = done + 1
+
     # -- training loop: one step = one minibatch update ----------------------------------------
     model.train()
-    for step in range(1, trial.max_train_steps + 1):
+    for step in range(start, trial.max_train_steps + 1):
         idx = next(minibatches)
         loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
         optimizer.zero_grad(set_to_none=True)
@@ -153,3 +166,9 @@ def train(hp: dict, trial: Trial) -> None:
             if diagnostics:
                 metrics["train_error"] = train_error
             trial.report(step, **metrics)
+            # After the report: scitune keeps the checkpoints with the best objective at their step
+            # (retrospective selection, `scitune best`) plus the latest (to resume from).
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+            if scheduler is not None:
+                state["scheduler"] = scheduler.state_dict()
+            trial.save_checkpoint(step, state)

@@ -74,3 +74,27 @@ def test_never_reported_reason_says_what_was_reported_and_returned() -> None:
     assert never_reported_reason("acc", [], {"loss": 1}).endswith("train returned {'loss': 1}")
     assert failure_shape("its worker process died (killed by SIGKILL)") == "other"
     assert failure_shape("exit code 1: oops") == "other"
+
+
+def _simulated_run(rng, n: int, p_fail: float, p_infeasible: float = 0.0) -> pd.DataFrame:
+    draws = rng.random(n)
+    states = ["failed" if d < p_fail else "infeasible" if d < p_fail + p_infeasible else "completed" for d in draws]
+    return _finished([(s, RAISED if s == "failed" else None) for s in states])
+
+
+@pytest.mark.slow  # thousands of simulated runs
+def test_false_alarm_and_detection_rates_over_many_simulated_runs() -> None:
+    """A healthy workload with flaky trials (each fails on its own with probability p, e.g. a
+    transient out-of-memory) is stopped only when its first 3 all fail, p**3 of the time; a broken
+    one (every trial fails) is always stopped; divergence alone never stops a run."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    runs = 1000
+    for p_fail, bound in ((0.05, 0.003), (0.1, 0.006), (0.2, 0.02)):
+        stopped = sum(fail_fast(_simulated_run(rng, 16, p_fail), "m") is not None for _ in range(runs)) / runs
+        assert stopped <= bound, (p_fail, stopped)  # expected p**3: 0.000125, 0.001, 0.008
+    broken = sum(fail_fast(_simulated_run(rng, 16, 1.0), "m") is not None for _ in range(200)) / 200
+    assert broken == 1.0
+    diverging = sum(fail_fast(_simulated_run(rng, 16, 0.0, 0.6), "m") is not None for _ in range(200)) / 200
+    assert diverging == 0.0

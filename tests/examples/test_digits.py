@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import math
 import sys
@@ -27,6 +28,15 @@ class FakeTrial:
 
     def report(self, step: int, **metrics: float) -> None:
         self.reports.append((step, metrics))
+
+    def resume(self):
+        return self.resume_from
+
+    resume_from = None  # (step, state) to continue from
+    saved: dict = {}
+
+    def save_checkpoint(self, step: int, state) -> None:
+        self.saved = {**self.saved, step: copy.deepcopy(state)}  # as written to disk, not live tensors
 
 
 def hparams(**overrides) -> dict:
@@ -97,3 +107,16 @@ def test_exception_from_report_stops_training(train):
     with pytest.raises(Stop):
         train(hparams(), trial)
     assert [step for step, _ in trial.reports] == [20]
+
+
+@pytest.mark.slow
+def test_saves_a_checkpoint_at_each_evaluation_and_resumes_from_one(train):
+    whole = FakeTrial(seed=3)
+    train(hparams(), whole)
+    assert sorted(whole.saved) == [20, 40, 60]
+    assert set(whole.saved[20]) == {"model", "optimizer"}
+    # An interrupted trial continues from its step-40 checkpoint: the same curve from there on.
+    resumed = FakeTrial(seed=3)
+    resumed.resume_from = (40, whole.saved[40])
+    train(hparams(), resumed)
+    assert resumed.reports == whole.reports[2:]

@@ -134,7 +134,7 @@ def test_malformed_and_truncated_lines_are_skipped_not_fatal(tmp_path: Path) -> 
 @pytest.mark.slow
 def test_non_zero_exit_fails_with_stderr(tmp_path: Path) -> None:
     write_experiment(tmp_path, "fails", fixed="{behaviour: fail}")
-    assert run(tmp_path).returncode == 0  # the study goes on; the trial is recorded
+    assert run(tmp_path).returncode == 1  # the trial is recorded; a run whose trials all failed exits 1
     trial = only_trial(tmp_path, "fails")
     assert trial["state"] == "failed"
     assert trial["reason"] == "exit code 3: ValueError: width must be positive"
@@ -154,7 +154,7 @@ def _gone(pid: int) -> bool:
 def test_timeout_kills_the_program_and_its_children(tmp_path: Path) -> None:
     write_experiment(tmp_path, "hangs", fixed="{behaviour: hang}", timeout=", trial_timeout: 1.5")
     started = time.monotonic()
-    assert run(tmp_path).returncode == 0
+    assert run(tmp_path).returncode == 1  # its only trial failed
     assert time.monotonic() - started < 60
     trial = only_trial(tmp_path, "hangs")
     assert trial["state"] == "failed" and trial["reason"] == "timeout: killed after 1.5 s"

@@ -96,3 +96,17 @@ def test_run_as_new_report_changes_and_a_lowered_budget(workdir: Path) -> None:
     assert lowered.returncode == 0, lowered.stderr
     assert "6 of 6 trials already finished" in lowered.stdout and "of 2" not in lowered.stdout
     assert "trials_per_study is 1, but the store already holds 6 trials" in lowered.stdout
+
+
+def test_delete_and_rename_on_either_store(store_url: str) -> None:
+    from planted import plant_store, planted_experiment, shaped_outcome
+
+    store = Store(store_url)
+    for name in ("one", "two"):
+        experiment, text = planted_experiment(name, trials=3)
+        plant_store(store, experiment, text, shaped_outcome("clean"))
+    rename_experiment(store, "one", "uno")
+    delete_experiment(store, "uno")
+    assert [r.name for r in store.experiments()] == ["two"]
+    assert len(store.trials("two")) == 6 and not store.metrics(store.trials("two")["id"].tolist()).empty
+    store.close()

@@ -12,12 +12,14 @@ from typing import Annotated, Any, Optional
 
 import pandas as pd
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from scitune import __version__
 from scitune.states import FINISHED
 from scitune.store import STORE_ENV
 
@@ -30,6 +32,31 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _flag_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """A flag's help shows its switches (``--force/--no-force``), not a ``<bool>`` type."""
+    return None if self.is_flag and not self.count else _option_type(self, ctx)
+
+
+_option_type = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"scitune {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print scitune's version and exit.")] = False,
+) -> None:
+    """Tune deep networks the Deep Learning Tuning Playbook's way."""
+
+
 # Piped output (CI logs, `| less`) gets a wide fixed width instead of rich's 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 400)

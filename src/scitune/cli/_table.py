@@ -9,6 +9,7 @@ it). Every other cell is printed whole.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -130,11 +131,11 @@ def sparkline(values: Sequence[float], width: int = 60) -> str:
     series = [float(v) for v in values]
     if len(series) > width:
         series = [series[round(i * (len(series) - 1) / (width - 1))] for i in range(width)]
-    finite = [v for v in series if v == v and abs(v) != float("inf")]
+    finite = [v for v in series if math.isfinite(v)]
     if not finite:
         return " " * len(series)
     low, high = min(finite), max(finite)
     span = (high - low) or 1.0
     return "".join(
-        BARS[min(len(BARS) - 1, int((v - low) / span * len(BARS)))] if v in finite else " " for v in series
+        BARS[min(len(BARS) - 1, int((v - low) / span * len(BARS)))] if math.isfinite(v) else " " for v in series
     )

@@ -66,7 +66,7 @@ def launch(
     note: Annotated[str, typer.Option("--note", "-m", help="Why: what changed and what it costs.", show_default=False)],
     against: Annotated[str | None, typer.Option(
         "--against", help=f"Compare with this instead of the incumbent: {SIDE_HELP}", show_default=False)] = None,
-    force: Annotated[bool, typer.Option("--force", help="Launch even without an adopt verdict (recorded as forced).")] = False,
+    force: Annotated[bool, typer.Option("--force/--no-force", help="Launch even without an adopt verdict (recorded as forced).")] = False,
     alpha: AlphaOption = DEFAULT_ALPHA,
     borrow_variance: BorrowOption = False,
     store: StoreOption = None,

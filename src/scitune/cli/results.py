@@ -104,6 +104,8 @@ def trials(
         print_fitted(table, title, headers=TRIAL_HEADERS, free="reason")
         return
     view, drop, note = trial_view(table)
+    if table.empty:
+        note = f"no trial is {' or '.join(states)}" if states else "no trial yet"
     unusable = bool(states) and set(states) <= set(map(str, UNUSABLE))  # asking why trials failed
     print_fitted(view, title, headers=TRIAL_HEADERS, drop_order=drop, free="reason", free_last=unusable, note=note)
 

@@ -20,7 +20,7 @@ def round2_cmd(
     max_steps: Annotated[Optional[int], typer.Option("--steps", min=1, help="Round 2's max_train_steps (instead of --factor).", show_default=False)] = None,
     trials: Annotated[Optional[int], typer.Option("--trials", min=1, help="Trials per study (default 2 x --top).", show_default=False)] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Default: EXPERIMENT-round2.", show_default=False)] = None,
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="Where to write it (default: beside Round 1's file).", show_default=False)] = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Where to write it (default: NAME.yaml in the current folder).", show_default=False)] = None,
     store: StoreOption = None,
 ) -> None:
     """Write a Round-2 experiment file from a finished Round 1: its best few configurations, longer
@@ -29,5 +29,5 @@ def round2_cmd(
                   trials_per_study=trials, name=name, out=out_file)
     shown = done.plan.best[["study", "trial", "best_value", "best_step"]].rename(columns={"best_value": "best_objective"})
     render(shown, title=f"{experiment}: the Round-1 trials Round 2 starts from")
-    say(done.plan.notes)
+    say(done.plan.notes + ([done.note] if done.note else []))
     out.print(f"wrote {done.path}; run it with: scitune run {done.path}")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import inspect
 import sys
 from pathlib import Path
@@ -91,6 +92,23 @@ Program = Union[PythonProgram, CommandProgram]
 
 def as_program(train: "TrainFn | Program") -> "Program":
     return train if isinstance(train, (PythonProgram, CommandProgram)) else PythonProgram(train)
+
+
+def code_note(experiment: "Experiment", source: Path | None, target: Path, cwd: Path | None = None) -> str | None:
+    """A derived experiment file goes to ``target`` (a folder) rather than beside the file it came
+    from (in ``source``): a line saying so when its training code would not be found from there."""
+    if source is None or source.resolve() == target.resolve():
+        return None
+    if experiment.command is not None:
+        return (f"its command runs in the folder of the file, {target}; the original ran in {source} "
+                "(copy what it needs, or write the file there with --out)")
+    module = (experiment.train or "").partition(":")[0]
+    top = module.split(".")[0]
+    roots = [str(r) for r in _search_roots(module, target, cwd)] + sys.path
+    if importlib.machinery.PathFinder.find_spec(top, roots) is not None:
+        return None
+    return (f"its training code '{module}' is found from {source}, not from {target}: run it from the folder "
+            f"that holds '{top}', or write the file beside the original with --out")
 
 
 def load_program(

@@ -12,6 +12,7 @@ this executor is asked for.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -36,7 +37,13 @@ def import_ray() -> Any:
         raise ScituneError(
             "the Ray executor needs Ray, which is not installed", hint="pip install 'scitune[ray]'"
         ) from None
+    # Ray's notice that a local cluster turned token authentication on (or off) is about Ray's own
+    # setup, not the user's run: it is kept out of scitune's output.
+    logging.getLogger(RAY_TOKEN_NOTICE_LOGGER).setLevel(logging.ERROR)
     return ray
+
+
+RAY_TOKEN_NOTICE_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 
 # A cluster named by --address (or $RAY_ADDRESS, or "auto") must accept a connection within this many

@@ -59,6 +59,12 @@ class _TimingTrial:
     def flush(self) -> None:
         pass
 
+    def resume(self) -> None:  # a timing run starts from scratch and keeps no checkpoint
+        return None
+
+    def save_checkpoint(self, step: int, state: Any) -> None:
+        pass
+
 
 def time_train_steps(
     train: Callable[[dict, Any], Any],

@@ -83,4 +83,4 @@ def rename_experiment(store: Store, old: str, new: str) -> None:
     store.rename_experiment(old, new, rename_text(record.config_text, new))
 
 
-__all__ = ["DeletionPlan", "Deleted", "deletion_plan", "delete_experiment", "rename_experiment"]
+__all__ = ["Deleted", "DeletionPlan", "delete_experiment", "deletion_plan", "rename_experiment"]

@@ -24,6 +24,7 @@ import yaml
 from scitune.analysis.space_refinement import Refinement, refine_space
 from scitune.config import parse_experiment
 from scitune.errors import RefineRefused, ScituneError
+from scitune.run.program import code_note
 from scitune.store import Store
 
 
@@ -33,8 +34,9 @@ class RefinedExperiment:
 
     name: str
     text: str
-    path: Path
+    path: Path  # in the current folder
     refinement: Refinement
+    source: Path | None = None  # the folder of the exploration's file
 
 
 def _describe_range(r: Any) -> str:
@@ -93,17 +95,21 @@ def refine_experiment(
         f"# warm_start: the sampler also learns from the finished trials of '{name}' inside these ranges.",
     ]
     text = "\n".join(header) + "\n" + yaml.safe_dump(definition, sort_keys=False, default_flow_style=None, width=110)
-    folder = row.folder or Path.cwd()
-    path = folder / f"{new}.yaml"
+    path = Path.cwd() / f"{new}.yaml"  # here, not beside the exploration (it may sit inside a package)
     parse_experiment(text, str(path))  # what we write must be a valid experiment file
-    return RefinedExperiment(new, text, path, refinement)
+    return RefinedExperiment(new, text, path, refinement, row.folder)
 
 
 def write_refined(refined: RefinedExperiment, path: Path | None = None, *, overwrite: bool = False) -> Path:
-    """Write the refined experiment file (to ``refined.path`` unless ``path``); never over an
-    existing file unless ``overwrite``."""
+    """Write the refined experiment file (to ``refined.path``, in the current folder, unless
+    ``path``); never over an existing file unless ``overwrite``."""
     target = Path(path) if path is not None else refined.path
     if target.exists() and not overwrite:
         raise ScituneError(f"{target} exists already", hint="choose another --out, or pass --force to replace it")
     target.write_text(refined.text, encoding="utf-8")
     return target
+
+
+def refined_note(refined: RefinedExperiment, written: Path) -> str | None:
+    """Whether the written file finds its training code (:func:`scitune.run.program.code_note`)."""
+    return code_note(parse_experiment(refined.text, str(written)), refined.source, written.resolve().parent)

@@ -7,7 +7,7 @@ Playbook ("Deciding how long to train when training is compute-bound", Round 1 a
 2. plan Round 2 (:func:`scitune.analysis.rounds.round2_experiment`): its best few configurations,
    ``factor`` times longer training, nuisance ranges narrowed around them, and the schedule
    rescaled so the extra steps run at a high learning rate;
-3. write the file (by default ``NAME.yaml`` beside Round 1's file) for the user to read and run.
+3. write the file (by default ``NAME.yaml`` in the current folder) for the user to read and run.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from scitune.analysis.rounds import Round2Plan, round2_experiment
 from scitune.config import parse_experiment
+from scitune.run.program import code_note
 from scitune.store import Store
 
 
@@ -24,6 +25,7 @@ from scitune.store import Store
 class Round2:
     plan: Round2Plan
     path: Path  # where the Round-2 file was written
+    note: str | None = None  # its training code is not found from there (run.program.code_note)
 
 
 def round2(
@@ -42,6 +44,7 @@ def round2(
     round1 = parse_experiment(record.config_text, record.config_path or experiment)
     plan = round2_experiment(round1, store.trials(experiment), top=top, factor=factor,
                              max_train_steps=max_train_steps, trials_per_study=trials_per_study, name=name)
-    target = Path(out) if out is not None else (record.folder or Path.cwd()) / f"{name or experiment + '-round2'}.yaml"
+    target = Path(out) if out is not None else Path.cwd() / f"{name or experiment + '-round2'}.yaml"
     target.write_text(plan.text, encoding="utf-8")
-    return Round2(plan, target)
+    note = code_note(parse_experiment(plan.text, str(target)), record.folder, target.resolve().parent)
+    return Round2(plan, target, note)

@@ -265,7 +265,8 @@ def run_text(
         raise RunStopped(f"{plan.experiment.name}: stopped; {summary.states['interrupted']} trial(s) marked interrupted",
                          hint="run the same command again to resume")
     if summary.failing is not None:  # a protocol step reads no sweep of broken trials either
-        raise TrialsFailing(f"{plan.experiment.name}: stopped early: {summary.failing.cause}", hint=summary.failing.hint)
+        raise TrialsFailing(f"{plan.experiment.name}: stopped early: {summary.failing.cause}",
+                            hint=summary.failing.hint)
     return plan.experiment, summary
 
 

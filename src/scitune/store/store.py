@@ -471,11 +471,13 @@ class Store(StoreReads):
             trial_ids = select(trials.c.id).where(trials.c.study_id.in_(study_ids))
             paths = [r[0] for r in conn.execute(select(trials.c.directory).where(
                 trials.c.id.in_(trial_ids), trials.c.directory.is_not(None))).all()]
-            paths += [r[0] for r in conn.execute(select(checkpoints.c.path).where(checkpoints.c.trial_id.in_(trial_ids)))]
+            kept = select(checkpoints.c.path).where(checkpoints.c.trial_id.in_(trial_ids))
+            paths += [r[0] for r in conn.execute(kept)]
             conn.execute(delete(metrics).where(metrics.c.trial_id.in_(trial_ids)))
             conn.execute(delete(checkpoints).where(checkpoints.c.trial_id.in_(trial_ids)))
             conn.execute(delete(test_results).where(test_results.c.trial_id.in_(trial_ids)))
-            conn.execute(delete(launches).where((launches.c.experiment_id == record.id) | launches.c.trial_id.in_(trial_ids)))
+            conn.execute(delete(launches).where(
+                (launches.c.experiment_id == record.id) | launches.c.trial_id.in_(trial_ids)))
             conn.execute(delete(notes).where(notes.c.experiment_id == record.id))
             conn.execute(delete(trials).where(trials.c.study_id.in_(study_ids)))
             conn.execute(delete(studies).where(studies.c.experiment_id == record.id))
