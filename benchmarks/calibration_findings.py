@@ -1,6 +1,7 @@
 """The findings' calibration: how often each report finding fires when it should not, and when it should.
 
-``python -m benchmarks.calibration_findings [--sims N] [--seed S] [--json PATH] [--only A,B]``
+``python -m benchmarks.calibration_findings [--sims N] [--seed S] [--json PATH] [--only A,B] [--set KEY=VALUE]``
+(``--markdown PATH`` prints a recorded run as the table docs/report.md quotes)
 
 Every simulated study goes through :func:`scitune.analysis.review.review`, the code the report
 runs. A scenario plants a known truth: an objective of the hyperparameters (null: it ignores them
@@ -251,15 +252,33 @@ def run_scenario(scenario: Scenario, sims: int, seed: int = 0, overrides: dict[s
 FALSE_TARGET, DETECT_TARGET = 0.05, 0.90
 
 
+def markdown(record: dict[str, Any]) -> str:
+    """The judged rates as a markdown table (docs/report.md and BENCHMARKS.md quote it)."""
+    lines = ["| scenario | finding | kind | rate | 95% CI | target |", "|---|---|---|---:|---|---|"]
+    for name, result in record["scenarios"].items():
+        for key, r in result["judged"].items():
+            kind, check = key.split(":")
+            ok = r["rate"] <= FALSE_TARGET if kind == "false" else r["rate"] >= DETECT_TARGET
+            target = f"≤ {FALSE_TARGET:.0%}" if kind == "false" else f"≥ {DETECT_TARGET:.0%}"
+            lines.append(f"| {name} | {check} | {'false alarm' if kind == 'false' else 'detection'} | "
+                         f"{r['rate']:.1%} | {r['ci'][0]:.1%}–{r['ci'][1]:.1%} | {target} {'met' if ok else '**not met**'} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.calibration_findings", description=__doc__.splitlines()[0])
     parser.add_argument("--sims", type=int, default=200, help="simulated experiments per scenario (default 200)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--json", default="", help="write the record here")
+    parser.add_argument("--markdown", default="", metavar="JSON", help="print a recorded run as a markdown table and exit")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a report setting to try instead of its default (repeatable)")
     args = parser.parse_args(argv)
+    if args.markdown:
+        with open(args.markdown) as f:
+            print(markdown(json.load(f)))
+        return 0
     overrides = {k: float(v) if "." in v or "e" in v else int(v) for k, v in (item.split("=", 1) for item in args.set)}
     chosen = scenarios()
     if args.only:

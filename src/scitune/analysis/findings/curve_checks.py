@@ -19,7 +19,7 @@ from scitune.analysis.noise import NoiseFloor
 from scitune.analysis.step_budget import TOO_MANY_STEPS, TRAIN_LONGER, StepVerdict
 from scitune.config import ReportSettings
 
-NOISE_MARGIN = 4  # an overfitting rise must exceed this many step-to-step sds
+NOISE_MARGIN = 5  # an overfitting rise must exceed this many step-to-step sds (4 let 5.5% of noisy nulls through)
 
 
 def _trial_label(row: pd.Series) -> str:
