@@ -54,6 +54,7 @@ _EXPORTS = {
     "scaling": "scitune.steps.batch_size",  # batch-size scaling
     "round2": "scitune.steps.round2",  # round2
     "adam_preset": "scitune.steps.adam",  # adam-preset
+    "serve_dashboard": "scitune.dashboard",  # dashboard
     # errors
     "ScituneError": "scitune.errors",
     "ConfigError": "scitune.errors",
