@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dashboard_scale import free_port, get, hwm_mb  # noqa: E402
+from dashboard_scale import free_port, get, hwm_mb
 
 
 def plant(url: str, trials: int, evaluations: int) -> float:

@@ -67,6 +67,7 @@ _EXPORTS = {
     "import_optuna": "scitune.steps.importing",  # import optuna
     "import_csv": "scitune.steps.importing",  # import csv
     "export_experiment": "scitune.steps.exporting",  # export
+    "serve_dashboard": "scitune.dashboard",  # dashboard
     # errors
     "ScituneError": "scitune.errors",
     "ConfigError": "scitune.errors",

@@ -71,3 +71,20 @@ def test_a_max_objective_ranks_the_same_parameters() -> None:
     trials["best_value"] = -trials["best_value"]
     found = study_importance(trials, space, "max", resamples=5)
     assert found is not None and {p.name for p in found.params[:2]} == {"a", "b"}
+
+
+def test_the_review_and_the_reports_plot_carry_the_importance(tmp_path) -> None:
+    from planted import planted_frames, shaped_outcome
+    from scitune.analysis.review import review
+    from scitune.plots.importance import importance_figure, importance_plot_info, importance_png
+
+    exp, _ = planted_experiment(trials=24)  # the planted curves depend on the learning rate, not on dropout
+    trials, points = planted_frames(exp, shaped_outcome("clean"))
+    result = review(exp, trials, points)
+    assert [s.study for s in result.importances] == ["width=64", "width=256"]
+    assert all(s.params[0].name == "learning_rate" for s in result.importances)
+    assert "importance" not in result.passed or not any(f.check == "importance" for f in result.findings)
+    info = importance_plot_info(result.importances, BARELY_SHARE)
+    assert info.threshold == BARELY_SHARE / 2 and len(info.bars) == 4
+    assert len(importance_figure(info).data) == 2
+    assert importance_png(info, tmp_path / "importance.png").stat().st_size > 5_000

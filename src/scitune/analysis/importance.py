@@ -15,11 +15,9 @@ hundreds, not a hundred thousand). Needs Optuna (the ``bayes`` extra); without i
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,18 +59,6 @@ def _optuna() -> Any:
     except ImportError:
         return None
     return optuna
-
-
-@contextlib.contextmanager
-def _quiet(optuna: Any) -> Iterator[None]:
-    before = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        optuna.logging.set_verbosity(before)
 
 
 class _CompletedTrials:
@@ -151,6 +137,8 @@ def study_importance(
                                   value=v)
         for p, v in zip(params, values)
     ]
+    from scitune.search.bayes import _quiet  # Optuna's logging and experimental warnings, silenced
+
     direction = "minimize" if mode == "min" else "maximize"
     with _quiet(optuna):
         point = _evaluate(optuna, _numbered(frozen), names, direction)

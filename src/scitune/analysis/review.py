@@ -62,10 +62,14 @@ def review(
     studies: Sequence[StudySpec] | None = None,
     retrain: pd.DataFrame | None = None,
     settings: ReportSettings | None = None,
+    importance: bool = True,
 ) -> Review:
     """Run the checks. ``trials``: the search trials (one row each: study, trial, id, state, reason,
     params, best_step, best_value); ``metrics``: metric points (trial_id, name, step, value) of at
-    least each study's top_k trials (and of the reruns, for the goal to read them as ``compare`` does); ``retrain``: retrain trials with ``parent_trial_id``, if any."""
+    least each study's top_k trials (and of the reruns, for the goal to read them as ``compare`` does);
+    ``retrain``: retrain trials with ``parent_trial_id``, if any. ``importance``: also estimate
+    parameter importance (a bootstrap of PED-ANOVA fits per study, a fraction of a second each;
+    simulations of the other checks may turn it off)."""
     settings = settings or experiment.report_settings
     studies = list(studies) if studies is not None else experiment.studies()
     names = [s.name for s in studies]
@@ -97,7 +101,7 @@ def review(
     )
     steps = step_verdicts(top, late_gains(diagnoses, metric), budget.max_train_steps, late_fraction=settings.late_fraction,
                           early_fraction=settings.early_fraction, min_late_gain=settings.min_late_gain)
-    found_importance = importances(trials, space, mode, names) if len(trials) else []
+    found_importance = importances(trials, space, mode, names) if importance and len(trials) else []
 
     findings = [
         goal_finding(answer, metric, mode, len(studies), settings.top_k),

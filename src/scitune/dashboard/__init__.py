@@ -68,4 +68,6 @@ def serve(store_url: str | None = None, host: str = "127.0.0.1", port: int = DEF
     uvicorn.run(app, host=host.strip("[]"), port=port, log_level="warning")
 
 
-__all__ = ["DEFAULT_PORT", "TOKEN_ENV", "check_bind", "create_app", "is_loopback", "serve"]
+serve_dashboard = serve  # the name scitune exports
+
+__all__ = ["DEFAULT_PORT", "TOKEN_ENV", "check_bind", "create_app", "is_loopback", "serve", "serve_dashboard"]

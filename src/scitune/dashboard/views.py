@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from collections.abc import Callable
-import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
