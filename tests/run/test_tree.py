@@ -145,6 +145,9 @@ def test_end_tree_kills_marked_processes_that_ignore_sigterm_and_left_the_sessio
             "print('ready', flush=True); time.sleep(60)")
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, start_new_session=True)
     assert proc.stdout.readline().strip() == b"ready"
+    deadline = time.monotonic() + 10
+    while len(tree.marked(tree.TRIAL_VARIABLE, marker)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(tree.marked(tree.TRIAL_VARIABLE, marker)) == 2
     tree.end_tree(proc.pid, marker, grace=0.2, wait=proc)
     assert gone_within(tmp_path, 5) == []

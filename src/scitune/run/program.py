@@ -46,6 +46,12 @@ def load_train(ref: str, base_dir: Path | None = None, source: str = "<experimen
         ) from None
     except Exception as err:  # noqa: BLE001 - the user's module failed while importing
         raise ConfigError(f"{source}: train: importing '{module_name}' failed: {type(err).__name__}: {err}") from None
+    except SystemExit as err:  # a script's `sys.exit()` at import: no trial could ever run
+        raise ConfigError(
+            f"{source}: train: importing '{module_name}' called sys.exit({err.code!r}); "
+            "a training module must not exit when it is imported",
+            hint="move the script's top-level code under `if __name__ == \"__main__\":`",
+        ) from None
     func = getattr(module, func_name, None)
     if func is None:
         raise ConfigError(f"{source}: train: module '{module_name}' has no function '{func_name}'")

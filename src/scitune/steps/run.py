@@ -24,11 +24,11 @@ import pandas as pd
 
 from scitune.config import Experiment, load_experiment, parse_experiment
 from scitune.errors import RunStopped, UsageError
-from scitune.run.local import LocalRunner, ProgressFn, RunSummary
+from scitune.run.local import MAX_WORKERS, LocalRunner, ProgressFn, RunSummary, artifacts_root, check_artifacts_writable
 from scitune.run.planning import prepare
 from scitune.run.program import Program, TrainFn, as_program, load_program
 from scitune.states import FINISHED
-from scitune.store import Store
+from scitune.store import Store, resolve_url
 
 Executor = Literal["local", "ray"]
 EXECUTORS: tuple[Executor, ...] = ("local", "ray")
@@ -144,6 +144,10 @@ def run_experiment(
     :func:`execute` for ``executor``, ``workers`` and ``address``; ``on_plan`` sees the plan before
     any trial trains, ``on_progress`` the trials by state while they do."""
     loaded = load(experiment, config_text=config_text, config_path=config_path, train=train)
+    if executor == "local" and workers is not None and workers > MAX_WORKERS:
+        raise UsageError(f"--workers {workers} is more than {MAX_WORKERS} worker processes on one machine",
+                         hint=f"use at most {MAX_WORKERS}, or several machines sharing one store")
+    check_artifacts_writable(artifacts_root(store.url if isinstance(store, Store) else resolve_url(store)))
     db = store if isinstance(store, Store) else Store(store)
     plan = plan_run(db, loaded, command=command)
     if on_plan is not None:
