@@ -255,6 +255,7 @@ def test_malformed_file_is_refused_cleanly(
     assert not (tmp_path / "scitune.db").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["yaml-alias-bomb", "yaml-deep-nesting", "studies-collide-int-and-text",
                                   "trials-hundred-million"])
 def test_malformed_file_in_a_subprocess_creates_no_store(name: str, tmp_path: Path) -> None:
