@@ -312,3 +312,17 @@ def test_a_train_module_that_exits_on_import_is_refused(tmp_path: Path, capsys, 
     code, err = run_main(["run", "exp.yaml", "--store", "s.db"], capsys, monkeypatch)
     assert code == 2 and "called sys.exit(0)" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "s.db").exists()
+
+
+def test_an_artifacts_folder_that_cannot_be_made_is_refused(tmp_path: Path, capsys, monkeypatch) -> None:
+    (tmp_path / "exp.yaml").write_text(BASE)
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["scitune", "run", "exp.yaml", "--store", "s.db"])
+    monkeypatch.setenv("SCITUNE_ARTIFACTS", str(tmp_path / "a-file" / "sub"))
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert "a-file is not a folder, so no trial could keep its files" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "exp.yaml"]

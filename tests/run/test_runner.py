@@ -206,3 +206,21 @@ def test_sigterm_stops_children_and_marks_interrupted(workdir: Path) -> None:
     resumed = run_cli("run", "exp.yaml", "--store", "s.db", "--workers", "2", cwd=workdir)
     assert resumed.returncode == 0, resumed.stderr
     assert _states(workdir / "s.db", "stopped") == Counter({"completed": 12})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_a_store_deleted_or_replaced_during_a_run_stops_it(workdir: Path, how: str) -> None:
+    text = experiment_yaml("vanish", trials=20, steps=10, eval_every=2, fixed="{behaviour: ok, step_seconds: 0.05}")
+    (workdir / "exp.yaml").write_text(text)
+    runner = _start_runner(workdir, workdir / "events.log")
+    _wait_for(lambda: _states(workdir / "s.db", "vanish")["completed"] >= 1)
+    for suffix in ("", "-wal", "-shm"):
+        (workdir / f"s.db{suffix}").unlink(missing_ok=True)
+    if how == "replaced":
+        Store(str(workdir / "s.db")).close()  # another, empty store under the same name
+    assert runner.wait(timeout=60) == 2
+    lines = runner.stderr.read().decode().strip().splitlines()
+    assert lines[-1] == f"error: store {workdir / 's.db'} was {'deleted' if how == 'deleted' else 'replaced by another file'} " \
+                        "while this run used it; the run stopped"
+    assert not any(line.startswith("Traceback") for line in lines)
