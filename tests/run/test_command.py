@@ -255,10 +255,10 @@ def test_multi_host_seeds_and_chief(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 # -- fuzzing the metrics protocol (hypothesis) ------------------------------------------------------
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from scitune.run.command import MAX_NOTES, CommandProgram, MetricsReader, parse_line  # noqa: E402
+from scitune.run.command import MAX_NOTES, CommandProgram, MetricsReader, parse_line
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
