@@ -20,9 +20,9 @@ from typing import Any, Callable
 from scitune.config import Experiment
 from scitune.errors import Interrupted, StoreError, UsageError
 from scitune.run.program import Program, TrainFn, as_program
-from scitune.run.worker import HOST, Proposer, raise_interrupted, worker_main
+from scitune.run.worker import HOST, STORE_FAILED_EXIT, Proposer, raise_interrupted, worker_main
 from scitune.states import CLAIMABLE, TrialState
-from scitune.store import Store
+from scitune.store import Store, display_url
 
 ProgressFn = Callable[[dict[str, Any]], None]
 
@@ -196,6 +196,9 @@ class LocalRunner(RunnerBase):
                 self.store.check_still_there()  # a deleted or replaced store file stops the run
                 for proc in [p for p in procs if p.exitcode is not None]:
                     procs.remove(proc)
+                    if proc.exitcode == STORE_FAILED_EXIT:
+                        raise StoreError(f"store {display_url(self.store.url)} could not be written by a worker "
+                                         "(disk full, or the store is read-only); the run stopped")
                     if proc.exitcode != 0:
                         why = f"its worker process died ({_exit_description(proc.exitcode)})"
                         lost = self.store.release(f"{self.owner_prefix}{proc.pid}", TrialState.FAILED, why)
@@ -228,7 +231,7 @@ class LocalRunner(RunnerBase):
                     proc.kill()
                     proc.join()
             if lost_store is not None:
-                raise lost_store  # nothing more can be recorded in a store that is gone
+                raise lost_store  # nothing more can be recorded in a store that is gone or full
             # Whatever a worker could not record itself (it died, or was stopped mid-claim).
             self.store.release(self.owner_prefix, TrialState.INTERRUPTED, "the runner was stopped")
         finally:
