@@ -93,6 +93,8 @@ CASES: list[tuple[str, str | bytes]] = [
     ("command-attribute-placeholder", sub('"{learning_rate}"', '"{learning_rate.real}"')),
     ("command-nested-list", sub('[python, train.py, --lr, "{learning_rate}"]', "[python, [a, b]]")),
     ("test-bad-ref", add("test: notmodule\n")),
+    ("command-program-missing", sub("[python, train.py,", "[no-such-program-here, train.py,")),
+    ("command-script-missing", sub("[python, train.py,", "[./no-such-script.sh, train.py,")),
     # objective
     ("no-objective", sub("objective: {metric: val_error, mode: min}\n", "")),
     ("objective-empty-metric", sub("{metric: val_error, mode: min}", '{metric: ""}')),
@@ -200,7 +202,8 @@ CASES: list[tuple[str, str | bytes]] = [
     ("several-problems", sub("trials_per_study: 2", "trials_per_studdy: 0").replace("mode: min", "mode: most")),
 ]
 
-NO_LINE = {"file-over-a-megabyte", "goal-ten-megabytes"}  # refused by size, before any line is read
+# Refused by size before any line is read, or by what the file names (a program that does not exist).
+NO_LINE = {"file-over-a-megabyte", "goal-ten-megabytes", "command-program-missing", "command-script-missing"}
 SEVERAL = {"several-problems": 3, "budget-typo": 2}
 
 

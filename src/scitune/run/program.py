@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Union
 
 from scitune.config import Experiment
 from scitune.errors import ConfigError
-from scitune.run.command import CommandProgram
+from scitune.run.command import CommandProgram, can_start
 from scitune.run.trial import Trial
 
 TrainFn = Callable[[dict[str, Any], Any], Any]
@@ -84,6 +85,11 @@ def load_program(
     is reported before anything is written. Commands run in the experiment file's folder."""
     if experiment.command is not None:
         cwd = (base_dir or Path.cwd()).resolve()
+        program = experiment.command[0]
+        if "{" not in program and program not in ("python", "python3"):  # no trial could start it
+            why = can_start(program, cwd, dict(os.environ))
+            if why is not None:
+                raise ConfigError(f"{source}: command: cannot start {program!r}: {why} (looked in {cwd} and $PATH)")
         return CommandProgram(list(experiment.command), cwd, experiment.budget.trial_timeout)
     assert experiment.train is not None
     return PythonProgram(load_train(experiment.train, base_dir, source, cwd))
