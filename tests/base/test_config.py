@@ -270,7 +270,7 @@ def test_tab_indentation_is_invalid_yaml() -> None:
 )
 def test_file_that_is_not_a_mapping(text: str) -> None:
     message = config_error(text)
-    assert message.startswith("exp.yaml: ") and "mapping" in message
+    assert message.startswith("exp.yaml:1: (top level): ") and "mapping" in message
 
 
 def test_every_problem_is_reported_a_line_each_in_file_order() -> None:

@@ -251,3 +251,68 @@ def test_multi_host_seeds_and_chief(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert client.process_index() == 3 and not client.is_chief()
     client.report(2, val_error=0.4)  # only the chief writes
     assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [1]
+
+
+# -- fuzzing the metrics protocol (hypothesis) ------------------------------------------------------
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scitune.run.command import MAX_NOTES, CommandProgram, MetricsReader, parse_line
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+    | st.integers(min_value=10**300, max_value=10**400),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+GOOD = st.fixed_dictionaries({
+    "step": st.integers(min_value=0, max_value=30),
+    "val_error": st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=200), JSON.map(json.dumps), st.binary(max_size=100).map(lambda b: b.decode("latin-1"))))
+def test_parse_line_only_ever_says_what_is_wrong(text: str) -> None:
+    try:
+        step, values, checkpoint = parse_line(text)
+    except ValueError as err:
+        assert str(err) and len(str(err)) < 300  # a short note, never the line echoed whole
+        return
+    assert 0 <= step < 2**63 and all(isinstance(v, float) for v in values.values())
+    assert values or checkpoint is not None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(GOOD.map(lambda r: ("good", r)), JSON.map(lambda r: ("bad", r)),
+                          st.text(max_size=50).map(lambda t: ("text", t))), max_size=25))
+def test_a_trial_keeps_every_good_line_and_skips_the_rest(tmp_path_factory, lines) -> None:
+    from scitune.config.experiment import Objective
+    from scitune.run.trial import Trial
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    trial = Trial(study="s", number=0, params={}, seed=0, max_train_steps=30, eval_every=1,
+                  objective=Objective(metric="val_error"))
+    written, expected = [], []
+    for kind, record in lines:
+        text = json.dumps(record) if kind != "text" else record.replace("\n", " ").replace("\r", " ")
+        written.append(text)
+        if kind == "good":
+            expected.append((record["step"], "val_error", float(record["val_error"])))
+        elif kind == "bad" or text.strip():
+            try:
+                step, values, _ = parse_line(text)
+            except ValueError:
+                continue
+            if step <= 30:
+                expected += [(step, name, value) for name, value in values.items()]
+    path = folder / "metrics-1.jsonl"
+    path.write_text("".join(t + "\n" for t in written))
+    try:
+        CommandProgram(["true"], folder)._ingest(trial, MetricsReader(path), folder)
+    except Exception as err:  # noqa: BLE001 - only a non-finite loss may end the trial
+        assert type(err).__name__ == "TrialInfeasible"
+        return
+    assert trial.take_buffer() == expected
+    assert len(trial.notes) <= MAX_NOTES + 1

@@ -206,3 +206,37 @@ def test_sigterm_stops_children_and_marks_interrupted(workdir: Path) -> None:
     resumed = run_cli("run", "exp.yaml", "--store", "s.db", "--workers", "2", cwd=workdir)
     assert resumed.returncode == 0, resumed.stderr
     assert _states(workdir / "s.db", "stopped") == Counter({"completed": 12})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_a_store_deleted_or_replaced_during_a_run_stops_it(workdir: Path, how: str) -> None:
+    text = experiment_yaml("vanish", trials=20, steps=10, eval_every=2, fixed="{behaviour: ok, step_seconds: 0.05}")
+    (workdir / "exp.yaml").write_text(text)
+    runner = _start_runner(workdir, workdir / "events.log")
+    _wait_for(lambda: _states(workdir / "s.db", "vanish")["completed"] >= 1)
+    for suffix in ("", "-wal", "-shm"):
+        (workdir / f"s.db{suffix}").unlink(missing_ok=True)
+    if how == "replaced":
+        Store(str(workdir / "s.db")).close()  # another, empty store under the same name
+    assert runner.wait(timeout=60) == 2
+    lines = runner.stderr.read().decode().strip().splitlines()
+    assert lines[-1] == f"error: store {workdir / 's.db'} was {'deleted' if how == 'deleted' else 'replaced by another file'} " \
+                        "while this run used it; the run stopped"
+    assert not any(line.startswith("Traceback") for line in lines)
+
+
+@pytest.mark.slow
+def test_a_full_disk_ends_the_run_with_one_line(workdir: Path) -> None:
+    """The file-size limit (ulimit -f) stands in for a full disk: SQLite's writes fail alike."""
+    (workdir / "exp.yaml").write_text(experiment_yaml("full", trials=200, steps=200, eval_every=1))
+    env = {k: v for k, v in os.environ.items() if k != "SCITUNE_STORE"}
+    result = subprocess.run(
+        ["bash", "-c", f"trap '' XFSZ; ulimit -f 300; exec {sys.executable} -m scitune run exp.yaml --store s.db"],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: store sqlite:///{workdir / 's.db'} could not be written by a worker (disk full, or "
+                     "the store is read-only); the run stopped"] or (
+        len(lines) == 1 and "cannot be written" in lines[0]), result.stderr[-3000:]

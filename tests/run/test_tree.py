@@ -145,6 +145,9 @@ def test_end_tree_kills_marked_processes_that_ignore_sigterm_and_left_the_sessio
             "print('ready', flush=True); time.sleep(60)")
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, start_new_session=True)
     assert proc.stdout.readline().strip() == b"ready"
+    deadline = time.monotonic() + 10
+    while len(tree.marked(tree.TRIAL_VARIABLE, marker)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(tree.marked(tree.TRIAL_VARIABLE, marker)) == 2
     tree.end_tree(proc.pid, marker, grace=0.2, wait=proc)
     assert gone_within(tmp_path, 5) == []
@@ -166,21 +169,21 @@ def test_a_second_stop_signal_cannot_cut_the_kill(tmp_path: Path) -> None:
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
-        with pytest.raises(KeyboardInterrupt):
-            with tree.stop_signals_held():
-                os.kill(os.getpid(), signal.SIGTERM)  # arrives mid-kill
-                tree.end_tree(proc.pid, marker, grace=0.2, wait=proc)
-                assert received == []  # held
+        with pytest.raises(KeyboardInterrupt), tree.stop_signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives mid-kill
+            tree.end_tree(proc.pid, marker, grace=0.2, wait=proc)
+            assert received == []  # held
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert received == [signal.SIGTERM] and proc.returncode == -signal.SIGKILL
 
 
 def test_the_guard_reports_the_programs_exit(tmp_path: Path) -> None:
-    ok = subprocess.run([sys.executable, "-I", tree.__file__, "--", sys.executable, "-c", "raise SystemExit(3)"])
+    ok = subprocess.run([sys.executable, "-I", tree.__file__, "--", sys.executable, "-c", "raise SystemExit(3)"],
+                        check=False)
     assert ok.returncode == 3
     killed = subprocess.run([sys.executable, "-I", tree.__file__, "--", sys.executable, "-c",
-                             "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"])
+                             "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"], check=False)
     assert killed.returncode == -signal.SIGKILL
 
 

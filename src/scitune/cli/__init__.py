@@ -20,7 +20,7 @@ COMMAND_MODULES = {
     "log": "log", "note": "log", "refine": "refine", "test": "test", "steps": "step_budget",
     "batch-size": "batch_size", "warmup": "warmup", "stability": "stability", "round2": "round2",
     "adam-preset": "adam", "show": "results", "delete": "manage", "rename": "manage",
-    "check": "check", "next": "next",
+    "check": "check", "next": "next_round",
     "import": "importing", "export": "exporting", "dashboard": "dashboard",
 }
 
@@ -29,18 +29,14 @@ def register_all() -> None:
     """Import every command module (each registers its commands), in the order `scitune --help` lists them."""
     from scitune.cli import run, results, report, retrain, decide, log, refine, test  # noqa: F401, I001
     from scitune.cli import step_budget, batch_size, warmup, stability, round2, adam  # noqa: F401, I001
-    from scitune.cli import manage, check, next as _next  # noqa: F401, I001
+    from scitune.cli import manage, check, next_round  # noqa: F401, I001
     from scitune.cli import importing, exporting, dashboard  # noqa: F401
 
 
 def _app_for(argv: list[str]) -> Any:
     """The typer app with the commands ``argv`` may call registered: only its command's module
     when its first word names a known command, else all of them (help, a typo, a new command)."""
-    from scitune.cli import _app
-
-    @_app.app.callback()
-    def _root() -> None:  # a group even when one module registers a single command
-        pass
+    from scitune.cli import _app  # its callback (--version) keeps the app a group even with one command
 
     word = next((a for a in argv if not a.startswith("-")), None)
     if word in COMMAND_MODULES and not {"--help", "-h"} & set(argv[: argv.index(word)]):

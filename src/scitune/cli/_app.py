@@ -61,11 +61,32 @@ def _main(
 out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 400)
 
+# Commands that only read: they never create a store, so a mistyped --store is an error naming the path.
+READ_ONLY_COMMANDS = frozenset({"status", "trials", "best", "log", "incumbent", "launches", "report", "compare", "show"})
+
+
+def _check_store(ctx: typer.Context, value: Optional[str]) -> Optional[str]:
+    """A bad store URL (``--store ''``, ``sqlite:://x``) is one line before the command starts; a
+    read-only command refuses a store that does not exist instead of creating an empty one."""
+    if ctx.resilient_parsing:
+        return value
+    from scitune.store import Store, resolve_url
+    from scitune.store.schema import sqlite_path
+
+    url = resolve_url(value)  # raises StoreError for an empty one
+    if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        if ctx.info_name in READ_ONLY_COMMANDS and path != ":memory:":
+            Store(url, create=False).close()  # raises StoreError naming the missing file
+    return value
+
+
 StoreOption = Annotated[
     Optional[str],
     typer.Option(
         "--store",
         envvar=STORE_ENV,
+        callback=_check_store,
         help="Store URL (sqlite:///path.db, postgresql://...) or a SQLite file path. Default ./scitune.db.",
         show_default=False,
     ),

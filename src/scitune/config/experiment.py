@@ -406,7 +406,6 @@ class Experiment(_Strict):
                 template.format(value)
             except (ValueError, TypeError) as err:
                 raise KeyedError(("command", i), f"placeholder {{{name}{template[2:-1]}}} cannot format {value!r}: {err}")
-        return None
 
     # -- derived views -------------------------------------------------------------------------
 

@@ -12,14 +12,16 @@ from __future__ import annotations
 import difflib
 import re
 import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from scitune.config.experiment import Experiment, KeyedError
 from scitune.errors import ConfigError
+
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader that reads ``1e-4`` as a float (YAML 1.1 wants ``1.0e-4``)."""
@@ -163,12 +165,17 @@ def parse_experiment(text: str, source: str = "<experiment>") -> Experiment:
         raise ConfigError(f"{source}: (top level): nested too deeply to read") from None
     except KeyedError as err:
         raise ConfigError(_where(source, root, err.loc, err.message, err.line)) from None
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow (NUL, some controls)
+        line = text[: err.position].count("\n") + 1
+        raise ConfigError(f"{source}:{line}: (top level): not valid YAML: character {err.character!r} "
+                          "is not allowed") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: not valid YAML: {getattr(err, 'problem', None) or err}") from None
+        where = f"{source}:{mark.line + 1}" if mark else f"{source}:1"
+        problem = str(getattr(err, "problem", None) or err).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: an experiment file is a mapping of keys (experiment, goal, train, ...)")
+        raise ConfigError(f"{source}:1: (top level): an experiment file is a mapping of keys (experiment, goal, train, ...)")
     try:
         return Experiment.model_validate(raw)
     except KeyedError as err:
@@ -177,14 +184,30 @@ def parse_experiment(text: str, source: str = "<experiment>") -> Experiment:
         # Every problem, a line each, in the file's order (a misspelt key and the key it leaves
         # missing are both shown, so the real cause is never hidden behind "1 more problem").
         problems = []
+        alternatives: dict[tuple, list[str]] = {}  # a value that fits none of a union's forms: one line
         for error in err.errors():
             loc = tuple(error["loc"])
+            tag = next((i for i, part in enumerate(loc) if _is_type_tag(part)), None)
+            if tag is not None:
+                alternatives.setdefault(loc[:tag], []).append(_describe(error).removeprefix("Input should be "))
+                continue
             message = _describe(error)
             if error["type"] == "extra_forbidden":
                 message += _suggestion(loc)
-            problems.append((_line_of(root, loc) or 0, _where(source, root, loc, message)))
+            problems.append((_line_of(root, loc) or 1, _where(source, root, loc, message)))
+        for loc, forms in alternatives.items():
+            message = "must be " + " or ".join(dict.fromkeys(f.removeprefix("a valid ") for f in forms))
+            problems.append((_line_of(root, loc) or 1, _where(source, root, loc, message)))
         problems.sort(key=lambda p: p[0])
         raise ConfigError("\n".join(dict.fromkeys(line for _, line in problems))) from None
+
+
+_TYPE_TAGS = {"int", "float", "str", "bool", "list", "dict", "none", "literal", "tuple"}
+
+
+def _is_type_tag(part: Any) -> bool:
+    """Whether a pydantic error location part names one form of a union, not a key."""
+    return isinstance(part, str) and ("[" in part or part in _TYPE_TAGS or part.startswith("function-"))
 
 
 def _model_at(loc: tuple) -> type[BaseModel] | None:
@@ -227,7 +250,7 @@ def _suggestion(loc: tuple) -> str:
 
 
 def _where(source: str, root: yaml.Node | None, loc: tuple, message: str, line: int | None = None) -> str:
-    line = line or _line_of(root, loc)
+    line = line or _line_of(root, loc) or (1 if root is not None else None)  # a top-level key: the file's start
     key = ".".join(str(p) for p in loc if p != "") or "(top level)"
     return f"{source}:{line}: {key}: {message}" if line else f"{source}: {key}: {message}"
 

@@ -45,7 +45,7 @@ def kill_group(proc: subprocess.Popen, grace: float = 5.0, marker: str | None = 
     tree.end_tree(proc.pid, marker, grace=grace, wait=proc)
 
 
-def _can_start(program: str, cwd: Path, env: dict[str, str]) -> str | None:
+def can_start(program: str, cwd: Path, env: dict[str, str]) -> str | None:
     """Why ``program`` cannot be started, or None when it can."""
     if os.sep in program or (os.altsep and os.altsep in program):
         path = Path(program) if Path(program).is_absolute() else cwd / program
@@ -171,7 +171,7 @@ class CommandProgram:
         metrics_file.write_bytes(b"")
         argv = self.fill(trial, metrics_file)
         env = self.environment(trial, metrics_file)
-        why = _can_start(argv[0], self.cwd, env)
+        why = can_start(argv[0], self.cwd, env)
         if why is not None:
             raise TrialFailed(f"cannot start {argv[0]!r}: {why}")
         stderr_path = directory / "stderr.log"

@@ -21,12 +21,12 @@ import pandas as pd
 
 from scitune.analysis.failures import FAIL_FAST_DEFAULT, FailFast, fail_fast
 from scitune.config import Experiment
-from scitune.errors import Interrupted
+from scitune.errors import Interrupted, StoreError, UsageError
 from scitune.run.devices import DevicePool, OnDevices
 from scitune.run.program import Program, TrainFn, as_program
-from scitune.run.worker import HOST, Proposer, raise_interrupted, worker_main
+from scitune.run.worker import HOST, STORE_FAILED_EXIT, Proposer, raise_interrupted, worker_main
 from scitune.states import CLAIMABLE, FINISHED, StudyKind, TrialState
-from scitune.store import Store
+from scitune.store import Store, display_url
 
 ProgressFn = Callable[[dict[str, Any]], None]
 
@@ -46,6 +46,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 ARTIFACTS_ENV = "SCITUNE_ARTIFACTS"
+MAX_WORKERS = 256  # worker processes per runner (docs/reliability.md); more is a typo, not a machine
 
 
 def artifacts_root(store_url: str) -> Path:
@@ -56,6 +57,18 @@ def artifacts_root(store_url: str) -> Path:
     if store_url.startswith("sqlite") and ":///" in store_url and not store_url.endswith(":memory:"):
         return Path(store_url.split(":///", 1)[1]).resolve().parent / "scitune-artifacts"
     return Path.cwd() / "scitune-artifacts"
+
+
+def check_artifacts_writable(root: Path) -> None:
+    """Refuse a run whose trial folders could not be made (no trial could escape that failure):
+    the nearest existing folder on the way to ``root`` must be a writable folder."""
+    probe = root
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        why = "is not a folder" if not probe.is_dir() else "is not writable"
+        raise StoreError(f"artifacts folder {root}: {probe} {why}, so no trial could keep its files",
+                         hint=f"set ${ARTIFACTS_ENV} to a writable folder")
 
 
 def lost_owner_check(stale_after: float) -> Callable[[str, float], bool]:
@@ -176,6 +189,9 @@ class LocalRunner(RunnerBase):
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        if workers > MAX_WORKERS:
+            raise UsageError(f"--workers {workers} is more than {MAX_WORKERS} worker processes on one machine",
+                             hint=f"use at most {MAX_WORKERS}, or several machines sharing one store")
         if proposer is None and experiment.search.algorithm == "bayesian":
             from scitune.run.proposer import proposer_for  # Optuna: only for a Bayesian round
 
@@ -236,10 +252,14 @@ class LocalRunner(RunnerBase):
                 # Wake at once when a worker exits, else every poll_seconds to show progress.
                 multiprocessing.connection.wait([p.sentinel for p in procs], timeout=self.poll_seconds)
                 progress = self._progress(experiment_id)
+                self.store.check_still_there()  # a deleted or replaced store file stops the run
                 for proc in [p for p in procs if p.exitcode is not None]:
                     procs.remove(proc)
                     if proc in held:  # crashed or not, its devices are free again
                         self.devices.release(held.pop(proc))  # type: ignore[union-attr]
+                    if proc.exitcode == STORE_FAILED_EXIT:
+                        raise StoreError(f"store {display_url(self.store.url)} could not be written by a worker "
+                                         "(disk full, or the store is read-only); the run stopped")
                     if proc.exitcode != 0:
                         why = f"its worker process died ({_exit_description(proc.exitcode)})"
                         lost = self.store.release(f"{self.owner_prefix}{proc.pid}", TrialState.FAILED, why)
@@ -261,16 +281,20 @@ class LocalRunner(RunnerBase):
                     last_beat = time.monotonic()
                 if not procs:
                     break
-        except (KeyboardInterrupt, Interrupted):
+        except (KeyboardInterrupt, Interrupted, StoreError) as stopped:
             interrupted = True
+            if isinstance(stopped, StoreError):
+                self._stop_workers(stop, "the runner was stopped", release=False)
+                raise  # nothing more can be recorded in a store that is gone or full
             self._stop_workers(stop, "the runner was stopped")
         finally:
             signal.signal(signal.SIGTERM, previous_term)
             signal.signal(signal.SIGINT, previous_int)
         return self._summary(experiment_id, start, interrupted, crashed, failing)
 
-    def _stop_workers(self, stop: Any, reason: str) -> None:
-        """Stop every worker; the trials they held are marked interrupted (they run again later)."""
+    def _stop_workers(self, stop: Any, reason: str, release: bool = True) -> None:
+        """Stop every worker; the trials they held are marked interrupted (they run again later),
+        unless ``release`` is false (a store that can no longer be written)."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop.set()
@@ -284,6 +308,6 @@ class LocalRunner(RunnerBase):
             if proc.is_alive():
                 proc.kill()
                 proc.join()
-        # Whatever a worker could not record itself (it died, or was stopped mid-claim).
-        self.store.release(self.owner_prefix, TrialState.INTERRUPTED, reason)
+        if release:  # whatever a worker could not record itself (it died, or was stopped mid-claim)
+            self.store.release(self.owner_prefix, TrialState.INTERRUPTED, reason)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import inspect
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Union
@@ -13,7 +14,7 @@ from typing import Any, Callable, Union
 from scitune.analysis.failures import never_reported_reason
 from scitune.config import Experiment
 from scitune.errors import ConfigError, TrialFailed
-from scitune.run.command import CommandProgram
+from scitune.run.command import CommandProgram, can_start
 from scitune.run.trial import Trial
 
 TrainFn = Callable[[dict[str, Any], Any], Any]
@@ -49,6 +50,12 @@ def load_train(ref: str, base_dir: Path | None = None, source: str = "<experimen
         ) from None
     except Exception as err:  # noqa: BLE001 - the user's module failed while importing
         raise ConfigError(f"{source}: train: importing '{module_name}' failed: {type(err).__name__}: {err}") from None
+    except SystemExit as err:  # a script's `sys.exit()` at import: no trial could ever run
+        raise ConfigError(
+            f"{source}: train: importing '{module_name}' called sys.exit({err.code!r}); "
+            "a training module must not exit when it is imported",
+            hint="move the script's top-level code under `if __name__ == \"__main__\":`",
+        ) from None
     func = getattr(module, func_name, None)
     if func is None:
         raise ConfigError(f"{source}: train: module '{module_name}' has no function '{func_name}'")
@@ -118,6 +125,11 @@ def load_program(
     is reported before anything is written. Commands run in the experiment file's folder."""
     if experiment.command is not None:
         cwd = (base_dir or Path.cwd()).resolve()
+        program = experiment.command[0]
+        if "{" not in program and program not in ("python", "python3"):  # no trial could start it
+            why = can_start(program, cwd, dict(os.environ))
+            if why is not None:
+                raise ConfigError(f"{source}: command: cannot start {program!r}: {why} (looked in {cwd} and $PATH)")
         return CommandProgram(list(experiment.command), cwd, experiment.budget.trial_timeout)
     assert experiment.train is not None
     return PythonProgram(load_train(experiment.train, base_dir, source, cwd))

@@ -90,6 +90,11 @@ class Trial:
             raise ValueError(f"report(step=...) must not be negative, got {step}")
         if not metrics:
             raise ValueError("report() needs at least one metric, e.g. report(step, val_loss=0.3)")
+        if step > self.max_train_steps:  # a stale or runaway writer: never a point of this trial
+            note = f"points beyond max_train_steps ({self.max_train_steps}) were skipped, first at step {step}"
+            if not any(n.startswith("points beyond max_train_steps") for n in self.notes):
+                self.notes.append(note)
+            return
         try:
             values = {name: float(raw) for name, raw in metrics.items()}
         except (TypeError, ValueError):

@@ -13,11 +13,13 @@ import traceback
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy.exc import DBAPIError
+
 from scitune.analysis.failures import never_reported_reason
 from scitune.analysis.ranking import best_point
 from scitune.config import Experiment
 from scitune.config.experiment import folder_name
-from scitune.errors import Interrupted, TrialFailed, TrialInfeasible
+from scitune.errors import Interrupted, StoreError, TrialFailed, TrialInfeasible
 from scitune.run.checkpoints import CheckpointKeeper, TrialFiles, inside
 from scitune.run.program import Program
 from scitune.run.trial import Trial
@@ -25,6 +27,7 @@ from scitune.states import TrialState
 from scitune.store import ClaimedTrial, Store
 
 HOST = socket.gethostname()
+STORE_FAILED_EXIT = 75  # a worker's exit status when the store could not be written
 _TRACEBACK_LIMIT = 20_000
 
 
@@ -189,5 +192,8 @@ def worker_main(
                 break
     except (KeyboardInterrupt, Interrupted):
         pass  # the trial is recorded as interrupted; the runner reports the stop
+    except (DBAPIError, StoreError):  # the store cannot be written (disk full, read-only): no trial can escape it
+        store.close()
+        os._exit(STORE_FAILED_EXIT)  # no traceback: the runner stops the run with one line
     finally:
         store.close()

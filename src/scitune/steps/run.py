@@ -28,12 +28,12 @@ from scitune.config import Experiment, load_experiment, parse_experiment
 from scitune.config.experiment import NAME_PATTERN
 from scitune.errors import RunStopped, TrialsFailing, UsageError
 from scitune.run.devices import cap_workers, device_pool
-from scitune.run.local import LocalRunner, ProgressFn, RunSummary
+from scitune.run.local import MAX_WORKERS, LocalRunner, ProgressFn, RunSummary, artifacts_root, check_artifacts_writable
 from scitune.run.planning import prepare
 from scitune.run.program import Program, TrainFn, as_program, load_program
 from scitune.states import FINISHED
 from scitune.steps.check import DesignReview, check_experiment, refuse
-from scitune.store import Store
+from scitune.store import Store, resolve_url
 
 Executor = Literal["local", "ray"]
 EXECUTORS: tuple[Executor, ...] = ("local", "ray")
@@ -214,6 +214,10 @@ def run_experiment(
     refuse(review)
     if executor == "local":  # devices asked for but missing: refused before the store is touched
         device_pool(loaded.experiment.resources.gpus, gpus)
+    if executor == "local" and workers is not None and workers > MAX_WORKERS:
+        raise UsageError(f"--workers {workers} is more than {MAX_WORKERS} worker processes on one machine",
+                         hint=f"use at most {MAX_WORKERS}, or several machines sharing one store")
+    check_artifacts_writable(artifacts_root(store.url if isinstance(store, Store) else resolve_url(store)))
     db = store if isinstance(store, Store) else Store(store)
     plan = plan_run(db, loaded, command=command)
     if on_plan is not None:

@@ -31,6 +31,10 @@ def _budget() -> float:
         return 60.0
 
 
+# SQLite's words for a store that cannot take writes: a full disk (or file-size limit), a read-only file.
+_CANNOT_WRITE = ("disk is full", "disk i/o error", "readonly database", "no space left")
+
+
 def retrying(method: F) -> F:
     """Run a Store method again, with backoff, when its connection was lost mid-transaction."""
 
@@ -42,6 +46,12 @@ def retrying(method: F) -> F:
             try:
                 return method(self, *args, **kwargs)
             except (OperationalError, InterfaceError) as err:
+                cause = str(getattr(err, "orig", err)).strip()
+                if any(sign in cause.lower() for sign in _CANNOT_WRITE):  # waiting will not help
+                    raise StoreError(
+                        f"store {self.safe_url} cannot be written ({cause})",
+                        hint="free disk space, or make the store writable; then run the same command to resume",
+                    ) from None
                 if waited >= budget:
                     raise StoreError(
                         f"lost the connection to the store {self.safe_url} and it did not come back "

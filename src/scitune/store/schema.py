@@ -183,6 +183,8 @@ test_results = Table(
 
 def resolve_url(url: str | None) -> str:
     """``--store`` value, else ``$SCITUNE_STORE``, else ``./scitune.db``. A bare path means SQLite."""
+    if url is not None and not url.strip():
+        raise StoreError("the store is given as an empty string; give a file path or a URL (sqlite:///..., postgresql://...)")
     url = url or os.environ.get(STORE_ENV) or DEFAULT_URL
     if "://" not in url:
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
@@ -216,11 +218,31 @@ def open_engine(url: str) -> Engine:
         raise StoreError(f"cannot open store {url.split('@')[-1]!r}: {err}") from None
 
 
+SQLITE_FORM = "sqlite:///relative/path.db, sqlite:////absolute/path.db, or a plain file path"
+
+
+def sqlite_path(url: str) -> str:
+    """The file of a SQLite URL (``:memory:`` for an in-memory store); StoreError for a URL that is
+    not one of the two forms SQLite accepts."""
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        return ":memory:"
+    head, sep, path = url.partition(":///")
+    if not sep or head not in ("sqlite", "sqlite+pysqlite") or not path or "?" in path:
+        raise StoreError(f"store URL {url!r} is not a SQLite URL scitune can open; write {SQLITE_FORM}")
+    return path
+
+
 def _sqlite_engine(url: str) -> Engine:
-    path = url.split(":///", 1)[1] if ":///" in url else ""
-    if path and path != ":memory:" and not Path(path).parent.exists():
-        raise StoreError(f"store {path}: folder {Path(path).parent} does not exist")
-    engine = create_engine(url, connect_args={"timeout": 60})
+    path = sqlite_path(url)
+    if path != ":memory:":
+        if not Path(path).parent.exists():
+            raise StoreError(f"store {path}: folder {Path(path).parent} does not exist")
+        if Path(path).is_dir():
+            raise StoreError(f"store {path}: is a folder, not a store file")
+    try:
+        engine = create_engine(url, connect_args={"timeout": 60})
+    except Exception as err:  # noqa: BLE001 - a URL SQLAlchemy cannot parse
+        raise StoreError(f"store URL {url!r} cannot be opened ({err}); write {SQLITE_FORM}") from None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,9 @@ transaction per number; finishing a trial writes its last points and its final s
 from __future__ import annotations
 
 import math
+import os
 import time
+from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -37,6 +39,7 @@ from scitune.store.schema import (
     notes,
     open_engine,
     resolve_url,
+    sqlite_path,
     studies,
     test_results,
     trials,
@@ -66,16 +69,44 @@ def _definition_changes(old: Any, new: Any, path: str = "") -> list[str]:
 
 
 class Store(StoreReads):
-    """Open (and if new, create) the store at ``url``; see :func:`resolve_url` for the default."""
+    """Open (and if new, create) the store at ``url``; see :func:`resolve_url` for the default.
+    With ``create=False`` a SQLite store that does not exist is an error naming its path (the
+    read-only commands never leave an empty store behind)."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, create: bool = True) -> None:
         self.url = resolve_url(url)
+        self._file = None if not self.url.startswith("sqlite") else sqlite_path(self.url)
+        if self._file == ":memory:":
+            self._file = None
+        if not create and self._file is not None and not Path(self._file).is_file():
+            raise StoreError(f"no store at {Path(self._file).resolve()}",
+                             hint="give --store (or $SCITUNE_STORE) the store a run wrote")
         self.engine = open_engine(self.url)
         try:
             self._ensure_schema()
         except (DatabaseError, OperationalError) as err:
             self.engine.dispose()
             raise StoreError(f"cannot open store {self.url}: {getattr(err, 'orig', err)}") from None
+        self._identity = self._file_identity()
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self._file is None:
+            return None
+        try:
+            info = os.stat(self._file)
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino
+
+    def check_still_there(self) -> None:
+        """Raise StoreError when the SQLite store file was deleted or replaced since it was opened
+        (its writers would otherwise go on writing into a file nobody can read any more)."""
+        if self._file is None:
+            return
+        now = self._file_identity()
+        if now != self._identity:
+            what = "deleted" if now is None else "replaced by another file"
+            raise StoreError(f"store {self._file} was {what} while this run used it; the run stopped")
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -107,7 +138,14 @@ class Store(StoreReads):
                 conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
                 return
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
-            version = int(row[0]) if row else 0
+            try:
+                version = int(row[0]) if row else 0
+            except (TypeError, ValueError):
+                raise StoreError(
+                    f"store {self.url} has a schema version that is not a number ({str(row[0])[:40]!r}); "
+                    "it was not written by scitune, or it is damaged",
+                    hint="point --store at a scitune store, or a new file",
+                ) from None
             if version == SCHEMA_VERSION:
                 # Tables added within a schema version (new, additive capabilities) appear on open.
                 metadata.create_all(conn, checkfirst=True)
