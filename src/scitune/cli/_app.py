@@ -62,7 +62,8 @@ out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 400)
 
 # Commands that only read: they never create a store, so a mistyped --store is an error naming the path.
-READ_ONLY_COMMANDS = frozenset({"status", "trials", "best", "log", "incumbent", "launches", "report", "compare", "show"})
+READ_ONLY_COMMANDS = frozenset({"status", "trials", "best", "log", "incumbent", "launches", "report", "compare", "show",
+                                "next", "export", "dashboard"})
 
 
 def _check_store(ctx: typer.Context, value: Optional[str]) -> Optional[str]:
