@@ -174,6 +174,8 @@ class RangeParam:
             out["type"] = "int"
         if self.when:
             out["when"] = self.when.to_dict()
+        if self.domain is not None and self.domain != inferred_domain(self.name, self.low, self.high, self.scale):
+            out["domain"] = list(self.domain)  # only a declared one: an inferred domain is re-inferred
         return out
 
 

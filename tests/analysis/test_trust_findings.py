@@ -185,3 +185,13 @@ def test_batch_size_scaling_claims_nothing_without_supporting_points() -> None:
     halving = pd.DataFrame({"batch_size": [32, 64, 128], "steps": [800.0, 400.0, 390.0], "study": ["s"] * 3,
                             "trial": [0, 1, 2]})
     assert batch_scaling(halving).critical_batch_size == 64  # one halving supports the claim up to 64
+
+
+def test_a_declared_domain_survives_to_dict_and_an_inferred_one_is_not_written() -> None:
+    from scitune.space import RangeParam, inferred_domain
+
+    assert RangeParam("mix", 0.2, 0.7, domain=(0.0, 0.8)).to_dict()["domain"] == [0.0, 0.8]
+    assert "domain" not in RangeParam("dropout", 0.0, 0.5, domain=(0.0, 1.0)).to_dict()
+    assert inferred_domain("one_minus_beta1", 0.01, 0.3, "log") == (0.0, 1.0)
+    assert inferred_domain("weight_decay", 1e-6, 1e-2, "log") == (0.0, None)
+    assert inferred_domain("shift", -1.0, 1.0) is None

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scitune.analysis.boundaries import EdgeHit, edge_hits, strong_edge, widened_bound
+from scitune.analysis.boundaries import EdgeHit, edge_hits, effect_beyond_noise, strong_edge, widened_bound
 from scitune.analysis.ranking import ranked
 from scitune.errors import RefineRefused
 from scitune.space import RangeParam, SearchSpace
@@ -142,7 +142,9 @@ def refine_space(
     if trials.empty or few:
         raise RefineRefused(few or ["the exploration has no trials"])
     hits = edge_hits(trials, space, mode, top_k, edge_fraction)
-    strong = [h for h in hits if strong_edge(h)]
+    # The report's rule (findings.search_checks.boundary_findings): a strong edge toward which the
+    # objective improves significantly. refine reads no curves, so it has no noise floor to add.
+    strong = [h for h in hits if strong_edge(h) and effect_beyond_noise(h.gain, h.gain_p, 0.0, 0.0)]
     if strong:
         raise RefineRefused([_edge_reason(h, space, edge_fraction) for h in strong], strong)
     best = best_trials(trials, mode, top_k, best_fraction)
@@ -157,13 +159,13 @@ def refine_space(
             nuisance[param.name] = param.to_dict()
             continue
         low, high = refine_range(param, values, margin, min_pad)
-        refined = RangeParam(param.name, low, high, param.scale, param.integer, param.when)
+        refined = RangeParam(param.name, low, high, param.scale, param.integer, param.when, param.domain)
         nuisance[param.name] = refined.to_dict()
         ranges.append(RefinedRange(
             param.name, param.scale, param.low, param.high, low, high, min(values), max(values), len(values)
         ))
     counts = {str(s): int((best["study"] == s).sum()) for s in dict.fromkeys(trials["study"])}
-    return Refinement(nuisance, ranges, counts, [h for h in hits if not strong_edge(h)])
+    return Refinement(nuisance, ranges, counts, [h for h in hits if h not in strong])
 
 
 def _edge_reason(hit: EdgeHit, space: SearchSpace, edge_fraction: float) -> str:
