@@ -13,7 +13,6 @@ from scitune.analysis.readings import (
     choose_reading,
     curve_noise,
     max_normal_moments,
-    metric_quantum,
     read_curve,
 )
 
@@ -63,8 +62,10 @@ def test_the_smoothed_reading_is_used_only_when_the_noise_matters() -> None:
 
 
 def test_the_quantum_of_a_metric_that_moves_in_steps() -> None:
-    assert metric_quantum([7 / 360, 8 / 360, 5 / 360, 7 / 360]) == pytest.approx(1 / 360)
-    assert metric_quantum(np.random.default_rng(3).uniform(0, 1, 20)) == 0.0  # continuous
-    assert metric_quantum([7 / 360] * 5) == 0.0  # one value says nothing about the step
-    assert metric_quantum([0.1, 0.2345]) == pytest.approx(0.1345)  # two values: their gap, at most
+    from scitune.analysis.noise import metric_quantum  # compare's quantum: the one rule, from two values
+
+    assert metric_quantum([7 / 360, 8 / 360, 5 / 360, 7 / 360], min_distinct=2) == pytest.approx(1 / 360)
+    assert metric_quantum(np.random.default_rng(3).uniform(0, 1, 20), min_distinct=2) is None  # continuous
+    assert metric_quantum([7 / 360] * 5, min_distinct=2) is None  # one value says nothing about the step
+    assert metric_quantum([0.1, 0.2345], min_distinct=2) == pytest.approx(0.1345)  # two values: their gap, at most
     assert curve_noise([1.0, 2.0]) is None

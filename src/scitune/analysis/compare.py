@@ -43,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from scitune.analysis.readings import SMOOTHED, Reading, choose_reading, max_normal_moments, metric_quantum
+from scitune.analysis.noise import metric_quantum
+from scitune.analysis.readings import SMOOTHED, Reading, choose_reading, max_normal_moments
 
 ADOPT, NOT_ENOUGH, WORSE = "adopt", "not enough evidence", "worse"
 VERDICTS = (ADOPT, NOT_ENOUGH, WORSE)
@@ -360,7 +361,8 @@ def compare_readings(
     3. floors each side's sd at what the data can resolve: half the quantum, and the chosen
        reading's own noise from its curve (the median over the side's trials);
     4. decides with :func:`compare_samples`."""
-    quantum = metric_quantum([*(r.best for r in (*baseline, *candidate)), *extra_values])
+    # The one quantum rule (the findings' floor uses it too); two distinct values are enough here.
+    quantum = metric_quantum([*(r.best for r in (*baseline, *candidate)), *extra_values], min_distinct=2) or 0.0
     raw_sds = [float(np.std([r.best for r in side], ddof=1)) for side in (baseline, candidate) if len(side) > 1]
     resolution = max([quantum, *raw_sds])
     if not resolution:  # no seed noise measured and a continuous metric: the gap is the scale that matters

@@ -54,14 +54,15 @@ class NoiseFloor:
         return f"{label[self.source]} {self.value:.3g}" if self.source != NONE else "no measurable noise"
 
 
-def metric_quantum(values: Iterable[float], *, tolerance: float = 1e-4) -> float | None:
+def metric_quantum(values: Iterable[float], *, tolerance: float = 1e-4, min_distinct: int = MIN_DISTINCT) -> float | None:
     """The step a metric moves in when it is counted (an error rate on N examples moves in 1/N),
     or None when the values do not sit on a grid. Read from the smallest gap between distinct
     values: every other gap must be a whole number of it (within ``tolerance`` of a step), over at
-    least four distinct values."""
+    least ``min_distinct`` distinct values (four for a finding's floor; ``compare`` accepts two,
+    since its sides' values are all it has)."""
     arr = np.asarray([v for v in values if v is not None], dtype=float)
     distinct = np.unique(np.round(arr[np.isfinite(arr)], 12))
-    if distinct.size < MIN_DISTINCT:
+    if distinct.size < max(2, min_distinct):
         return None
     gaps = np.diff(distinct)
     step = float(gaps.min())

@@ -24,7 +24,7 @@ and estimates, from the curve alone:
   ``noise * E[max of k standard normals]``, ``k`` the evaluations whose smoothed value lies within
   two noise widths of the smoothed best (the ones that compete to be the minimum).
 
-:func:`metric_quantum` infers the step of a metric that can only take a lattice of values (an error
+:func:`scitune.analysis.noise.metric_quantum` infers the step of a metric that can only take a lattice of values (an error
 rate on a validation set of 360 examples moves in steps of 1/360): a set of reruns that all score
 the same on such a metric has not shown zero variance, only a variance below what the metric can
 resolve. The comparisons (:mod:`scitune.analysis.compare`) floor each side's variance there.
@@ -152,28 +152,6 @@ def read_trials(metrics: pd.DataFrame, metric: str, mode: str, trial_ids: Iterab
         if reading is not None:
             out[int(trial_id)] = reading
     return out
-
-
-def metric_quantum(values: Iterable[float], tolerance: float = 1e-6) -> float:
-    """The step of the lattice the values lie on (e.g. 1/360 for an error rate over 360 examples),
-    or 0.0 when they do not lie on one (a continuous metric) or fewer than two distinct values
-    are known. The step is the smallest gap between distinct values, accepted when every value is
-    a whole number of steps from the smallest one."""
-    v = np.asarray([float(x) for x in values if x is not None and math.isfinite(float(x))])
-    if v.size < 2:
-        return 0.0
-    scale = max(float(np.max(np.abs(v))), 1e-300)
-    distinct = np.unique(np.round(v / scale, 10)) * scale
-    if distinct.size < 2:
-        return 0.0
-    gaps = np.diff(distinct)
-    q = float(gaps.min())
-    if q <= scale * 1e-9:
-        return 0.0
-    multiples = (distinct - distinct[0]) / q
-    if np.all(np.abs(multiples - np.round(multiples)) < tolerance * max(1.0, float(multiples.max()))):
-        return q
-    return 0.0
 
 
 def choose_reading(sides: Sequence[Sequence[Reading]], resolution: float) -> str:
