@@ -201,8 +201,14 @@ class Store(StoreReads):
             updated_at=now,
         )
         if row is None:
-            result = conn.execute(insert(experiments).values(name=name, created_at=now, **values))
-            return int(result.inserted_primary_key[0])
+            # Another runner may be planning the same experiment at this moment (PostgreSQL, read
+            # committed): insert unless it got there first, then read whichever row won.
+            stmt = _dialect_insert(conn, experiments).values(name=name, created_at=now, **values)
+            result = conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]).returning(experiments.c.id))
+            inserted = result.scalar()
+            if inserted is not None:
+                return int(inserted)
+            row = conn.execute(select(experiments).where(experiments.c.name == name)).mappings().one()
         changes = [
             c for c in _definition_changes(row["definition"], dict(definition))
             if not any(c == g or c.startswith(g + ".") for g in growable)
