@@ -169,6 +169,7 @@ def test_trials_spread_over_both_nodes_and_run_once(cluster: str, tmp_path: Path
     assert (points.groupby("trial_id").size() == 5 * 2).all() and points["trial_id"].nunique() == 8
 
 
+@pytest.mark.parametrize("cluster", ["token"], indirect=True)  # auth on and off: the spread test covers both
 def test_command_mode_trials_on_ray(cluster: str, tmp_path: Path) -> None:
     _experiment(tmp_path, "raycmd", trials=2, command=True)
     result = _run(tmp_path, cluster)
@@ -177,6 +178,7 @@ def test_command_mode_trials_on_ray(cluster: str, tmp_path: Path) -> None:
     assert Counter(trials["state"]) == {"completed": 4} and set(trials["best_step"]) == {10}
 
 
+@pytest.mark.parametrize("cluster", ["token"], indirect=True)  # auth on and off: the spread test covers both
 def test_killed_ray_worker_reruns_its_trial_from_the_checkpoint(cluster: str, tmp_path: Path) -> None:
     _experiment(tmp_path, "raykill", trials=2, steps=12, fixed="{step_seconds: 0.05, die_once: true}")
     runner = subprocess.Popen(
@@ -203,6 +205,7 @@ def test_killed_ray_worker_reruns_its_trial_from_the_checkpoint(cluster: str, tm
     assert len(runs) == 2
 
 
+@pytest.mark.parametrize("cluster", ["token"], indirect=True)  # auth on and off: the spread test covers both
 def test_killed_driver_resumes_on_the_next_run(cluster: str, tmp_path: Path) -> None:
     _experiment(tmp_path, "raydriver", trials=4, steps=10, fixed="{step_seconds: 0.1}")
     runner = subprocess.Popen(
