@@ -29,7 +29,7 @@ def test_the_floor_prefers_reruns_then_curves_and_never_drops_below_the_quantum(
 def test_the_pooled_curve_floor_is_not_biased_low_on_short_noisy_curves() -> None:
     """Planted: 3 best trials' curves of 10 late evaluations, noise sd 1e-4 (the report's top_k on a
     20-evaluation run). Over many studies the pooled floor averages the true sd; the median of the three
-    sd estimates fell about 10% short."""
+    sd estimates fell about 8% short."""
     from scitune.analysis.curve_shape import diagnose_curve
 
     rng = np.random.default_rng(3)
