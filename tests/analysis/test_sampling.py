@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from planted import Outcome, planted_experiment, planted_frames, shaped_outcome
 from scitune.analysis.review import review
@@ -78,3 +79,38 @@ def test_a_study_without_completed_trials() -> None:
     assert any(f.check == "few_points" and f.study == "width=256" and "no completed trial" in f.title for f in findings)
     goal = findings[0]
     assert goal.check == "goal" and "no completed trial yet: width=256" in goal.evidence
+
+
+def test_the_near_best_band_allows_the_noise_of_a_difference_of_two_readings() -> None:
+    """Planted: the third-best trial lies 3.5 noise floors behind the best. Each reading carries one
+    floor of noise, so their difference has sd sqrt(2) floors: at a margin of 3 that is within the
+    noise (4.24 floors), and the band counts it. The share of the best-to-median gap still decides
+    when it is the wider of the two."""
+    import pandas as pd
+
+    values = [0.300, 0.3002, 0.3035, *np.linspace(0.40, 0.60, 13)]
+    trials = pd.DataFrame({"study": "s", "trial": range(16), "id": range(1, 17), "state": "completed",
+                           "best_value": values, "best_step": 100, "kind": "search"})
+    (n,) = near_best(trials, "min", band=0.01, floors={"s": 0.001}, noise_margin=3.0)
+    assert n.noise_bound and n.count == 3 and math.isclose(n.limit, 0.300 + 3 * math.sqrt(2) * 0.001)
+    (wide,) = near_best(trials, "min", band=0.35, floors={"s": 0.001}, noise_margin=3.0)
+    assert not wide.noise_bound and wide.count == 3
+
+
+@pytest.mark.slow
+def test_few_points_rarely_fires_on_nulls_and_still_finds_the_needle() -> None:
+    """The calibration harness's few_points scenarios, small and seeded (docs/report.md has the
+    200-simulation rates): the smooth bowl with its optimum inside and the saturated null (best read
+    at one early evaluation, seed noise as large as evaluation noise) at most once in 12 studies; the
+    needle in at least 11 of 12."""
+    import sys
+
+    from helpers import REPO
+
+    sys.path.insert(0, str(REPO))
+    from benchmarks.calibration_findings import run_scenario, scenarios
+
+    chosen = scenarios()
+    for name in ("inside", "saturated"):
+        assert run_scenario(chosen[name], 12, seed=2)["judged"]["false:few_points"]["count"] <= 1, name
+    assert run_scenario(chosen["needle"], 12, seed=2)["judged"]["detect:few_points"]["count"] >= 11

@@ -10,8 +10,10 @@ Where it comes from, in order of preference:
 1. ``retrain``: the retrain standard deviation of the study's retrained trials (two or more
    completed reruns, pooled: :func:`scitune.analysis.variance.study_noise`). It measures trial
    variance directly.
-2. ``curve``: without reruns, the step-to-step noise of the best trials' objective curves (the
-   median of their second-difference estimates, :attr:`~scitune.analysis.curve_shape.CurveDiagnosis.sigma`).
+2. ``curve``: without reruns, the step-to-step noise of the best trials' objective curves (their
+   second-difference estimates, :attr:`~scitune.analysis.curve_shape.CurveDiagnosis.sigma`, pooled
+   as variances: the root of their mean square. The median of a few sd estimates from short curves
+   sits below the true sd, since an sd estimate's distribution is skewed).
    An evaluation that wobbles by sigma between neighbouring steps cannot rank two trials closer
    than that.
 3. ``quantum``: a metric counted on a small validation set moves in steps (7/360, 8/360): no
@@ -80,7 +82,7 @@ def noise_floor(
     """The floor from whatever is known (module docstring): the retrain sd when measured, else the
     median curve noise, and never below the metric's quantum."""
     sds = [float(s) for s in curve_sds if s is not None and math.isfinite(s)]
-    curve = float(np.median(sds)) if sds else None
+    curve = float(math.sqrt(np.mean(np.square(sds)))) if sds else None  # pooled: the root mean variance
     quantum = metric_quantum(values)
     if retrain_sd is not None and math.isfinite(retrain_sd):
         value, source = float(retrain_sd), RETRAIN

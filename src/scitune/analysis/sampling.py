@@ -6,8 +6,14 @@ how many of them fall in the good region. The playbook has no number for either.
 flagged above ``infeasible_fraction`` of its finished trials, and the good region is the band of
 objectives within ``near_best`` of the gap between the study's best and its median completed trial
 (a scale-free band: it means the same for a loss of 2.3 and an error rate of 0.02), and never
-narrower than ``noise_margin`` noise floors (:mod:`scitune.analysis.noise`): trials that differ from
-the best by less than the seed noise are as good as the best, however the rest of the study spreads.
+narrower than ``noise_margin`` noise floors of a *difference* (:mod:`scitune.analysis.noise`): trials
+that differ from the best by less than the noise are as good as the best, however the rest of the
+study spreads. The band compares two readings, the best's and another trial's, each carrying its own
+noise of one floor, so their difference has sd sqrt(2) floors and the allowance is
+``noise_margin * sqrt(2)`` floors. (The best is also the minimum of the study's readings, which only
+makes its lead over the next trials larger under pure noise.) Without reruns the floor is the curves'
+evaluation noise and misses seed noise, so the band's noise allowance is a lower bound on what noise
+alone can produce; calibration: docs/report.md.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import pandas as pd
 
 from scitune.analysis.ranking import oriented, ranked, study_order
 from scitune.states import FINISHED, UNUSABLE, TrialState
+
+DIFFERENCE = float(np.sqrt(2.0))  # the sd of a difference of two independent readings, in floors
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,8 @@ def near_best(
 ) -> list[NearBest]:
     """Per study: the completed trials whose objective lies within ``band`` of the gap between the
     best and the median completed objective, counted from the best; the band is at least
-    ``noise_margin`` times the study's noise floor (``floors``, by study) when one is known."""
+    ``noise_margin * sqrt(2)`` times the study's noise floor (``floors``, by study) when one is known:
+    the noise of a difference of two readings."""
     done = ranked(trials, mode)
     out = []
     for study in study_order(trials, studies):
@@ -96,7 +105,8 @@ def near_best(
         best, median = float(turned.min()), float(np.median(turned))
         floor = float((floors or {}).get(study) or 0.0)
         width = band * (median - best)
-        limit = best + max(width, noise_margin * floor)
+        noise = noise_margin * DIFFERENCE * floor  # two noisy readings differ with sd sqrt(2) floors
+        limit = best + max(width, noise)
         out.append(
             NearBest(
                 study=study,
@@ -106,7 +116,7 @@ def near_best(
                 limit=float(oriented(limit, mode)),
                 count=int(np.sum(turned <= limit + 1e-12 * max(1.0, abs(limit)))),
                 floor=floor,
-                noise_bound=noise_margin * floor > width,
+                noise_bound=noise > width,
             )
         )
     return out

@@ -211,8 +211,9 @@ def density_findings(
     floors: Mapping[str, NoiseFloor] | None = None,
 ) -> list[Finding]:
     """A study with fewer than ``min_near_best`` completed trials near its best. "Near" is the
-    larger of ``near_best`` of the gap to the median and ``noise_margin`` noise floors
-    (:func:`scitune.analysis.sampling.near_best`): within the noise, a trial is as good as the best."""
+    larger of ``near_best`` of the gap to the median and ``noise_margin`` noise floors of a difference
+    of two readings (sqrt(2) floors each, :func:`scitune.analysis.sampling.near_best`): within the
+    noise, a trial is as good as the best."""
     floors = floors or {}
     findings = []
     for n in near:
@@ -242,7 +243,7 @@ def density_findings(
                         f"{n.count} of {n.completed} completed trials have {metric} within "
                         f"{num(abs(n.limit - n.best))} "
                         f"of the best {num(n.best)} (the band is the larger of {pct(settings.near_best)} of the gap to "
-                        f"the median {num(n.median)} and {settings.noise_margin:g} noise floors{noise}); fewer than "
+                        f"the median {num(n.median)} and {settings.noise_margin:g} x sqrt(2) noise floors{noise}); fewer than "
                         f"{settings.min_near_best} means the good region is sparsely sampled."
                     ),
                     suggestion=(
