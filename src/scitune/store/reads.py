@@ -381,12 +381,24 @@ class StoreReads:
         columns = [trials.c.id, studies.c.name.label("study"), trials.c.number.label("trial"), trials.c.state,
                    trials.c.reason, trials.c.params, trials.c.seed, trials.c.best_step, trials.c.best_value,
                    trials.c.started_at, trials.c.finished_at, trials.c.host, trials.c.attempts]
+        paged = where
+        if sort == "best_value" and self.engine.dialect.name == "sqlite":
+            # The objective index holds (best_value, id, study_id, state): walked in order it gives
+            # the page without a sort. SQLite has no statistics here, so its planner would rather
+            # take the study or state index and sort every trial it finds (0.1-0.3 s at 100,000);
+            # the same filters written as expressions (study_id + 0, state || '') are ones no index
+            # answers, so it walks the objective index and checks them on its entries. A store
+            # opened read-only before that index existed still gets the right page, only slower.
+            paged = list(where)
+            paged[0] = (trials.c.study_id + 0).in_(select(studies.c.id).where(*scope).scalar_subquery())
+            if states:
+                paged[1] = (trials.c.state + "").in_([str(s) for s in states])
         with self._read() as conn:
             total = conn.execute(select(func.count()).select_from(trials).where(*where)).scalar() or 0
             # Sort and skip over (key, id) alone, then read the page's rows whole: the database then
             # never sorts or steps over 100,000 rows with their parameters and reasons.
             ids = conn.execute(
-                select(trials.c.id).where(*where).order_by(*order)
+                select(trials.c.id).where(*paged).order_by(*order)
                 .limit(int(limit)).offset(int(offset))
             ).scalars().all()
             rows = conn.execute(select(*columns).select_from(joined).where(trials.c.id.in_(ids))).mappings().all()
