@@ -36,3 +36,69 @@ def test_pages_sort_filter_and_refuse_writes(store_url: str) -> None:
     with pytest.raises(DBAPIError), store.engine.begin() as conn:
         conn.execute(insert(notes).values(experiment_id=eid, text="x", created_at=0.0))
     store.close()
+
+
+def _objective_store(path: str) -> tuple[Store, int]:
+    """Two studies of 30 trials: objectives with ties and NULLs (failed trials), mixed states."""
+    from scitune.store.schema import trials
+
+    store = Store(f"sqlite:///{path}")
+    eid = store.ensure_experiment("e", "g", {"x": 1}, "t")
+    sids = [store.ensure_study(eid, name, {"w": i}, {}) for i, name in enumerate(("a", "b"))]
+    rows = []
+    for i in range(60):
+        failed = i % 7 == 3
+        rows.append({"id": i + 1, "study_id": sids[i % 2], "number": i // 2, "seed": i, "attempts": 1,
+                     "params": {"lr": (i * 37 % 11) / 10}, "state": "infeasible" if failed else "completed",
+                     "created_at": float(i), "best_value": None if failed else float(i * 13 % 9)})
+    with store.engine.begin() as conn:
+        conn.execute(insert(trials), rows)
+    return store, eid
+
+
+def test_objective_pages_equal_a_plain_sort_with_ties_by_id_and_missing_last(tmp_path) -> None:
+    """The objective sort reads another index on SQLite; every page must still be the page of a
+    plain sort: missing objectives last either way, ties by id in the sort's direction."""
+    store, eid = _objective_store(str(tmp_path / "s.db"))
+    every, _ = store.trial_page(eid, limit=100)
+    for study in (None, "b"):
+        for states in ((), ("completed",), ("infeasible",)):
+            for descending in (False, True):
+                rows = every[(every["study"] == study) | (study is None)]
+                rows = rows[rows["state"].isin(states)] if states else rows
+                rows = rows[rows["params"].map(lambda p: p["lr"] >= 0.3)]
+                done = rows[rows["best_value"].notna()].sort_values(
+                    ["best_value", "id"], ascending=not descending)
+                expected = done["id"].tolist() + rows[rows["best_value"].isna()].sort_values(
+                    "id", ascending=not descending)["id"].tolist()
+                got = []
+                for offset in range(0, 60, 7):
+                    page, total = store.trial_page(eid, study=study, states=states, ranges={"lr": (0.3, None)},
+                                                   sort="best_value", descending=descending, limit=7, offset=offset)
+                    got += page["id"].tolist()
+                assert total == len(expected) and got == expected, (study, states, descending)
+    store.close()
+
+
+def test_objective_pages_walk_the_objective_index_without_a_sort(tmp_path) -> None:
+    """SQLite without statistics would take the study or state index and sort every trial; the
+    page query must instead walk ix_trials_best_value (created on open) with no temporary B-tree."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from scitune.store.schema import BEST_VALUE_INDEX
+
+    store, eid = _objective_store(str(tmp_path / "s.db"))
+    seen: list[tuple[str, tuple]] = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, params, context, many: seen.append((statement, params)))
+    for states in ((), ("completed", "infeasible")):
+        for descending in (False, True):
+            seen.clear()
+            store.trial_page(eid, study="a", states=states, sort="best_value", descending=descending, offset=5)
+            statement, params = next((s, p) for s, p in seen if "ORDER BY" in s and "LIMIT" in s)
+            with sqlite3.connect(tmp_path / "s.db") as conn:
+                plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params))
+            assert BEST_VALUE_INDEX in plan and "TEMP B-TREE" not in plan, plan
+    store.close()
