@@ -280,7 +280,8 @@ def _sqlite_engine(url: str) -> Engine:
 # in then, once); a store without it (opened read-only before) is paged from the JSON column.
 PARAM_ROWS = "trial_params"
 _PARAM_ROWS_OF_NEW = (f"INSERT INTO {PARAM_ROWS} (name, value, trial_id, study_id) "
-                      "SELECT key, CAST(value AS REAL), NEW.id, NEW.study_id FROM json_each(NEW.params);")
+                      "SELECT key, CAST(value AS REAL), NEW.id, NEW.study_id "
+                      "FROM json_each(CASE WHEN json_valid(NEW.params) THEN NEW.params ELSE '{}' END);")
 SQLITE_PARAM_ROWS = (
     (f"CREATE TABLE IF NOT EXISTS {PARAM_ROWS} "
      "(name TEXT NOT NULL, value REAL, trial_id INTEGER NOT NULL, study_id INTEGER NOT NULL)"),
@@ -294,5 +295,6 @@ SQLITE_PARAM_ROWS = (
 )
 SQLITE_PARAM_ROWS_FILL = (
     f"INSERT INTO {PARAM_ROWS} (name, value, trial_id, study_id) "
-    "SELECT j.key, CAST(j.value AS REAL), t.id, t.study_id FROM trials t, json_each(t.params) j"
+    "SELECT j.key, CAST(j.value AS REAL), t.id, t.study_id FROM trials t, "
+    "json_each(CASE WHEN json_valid(t.params) THEN t.params ELSE '{}' END) j"
 )
