@@ -189,3 +189,17 @@ def test_hyperparameter_pages_walk_the_parameter_index_without_a_sort(tmp_path) 
                 plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params))
             assert "ix_trial_params_order" in plan and "TEMP B-TREE" not in plan, plan
     store.close()
+
+
+def test_a_trial_whose_params_sqlite_cannot_parse_is_still_written(tmp_path) -> None:
+    """The parameter rows' trigger must never fail a trial's insert: JSON that SQLite cannot read
+    (NaN) gives no rows, and the trial sorts with the ones missing that hyperparameter."""
+    from scitune.store.schema import trials
+
+    store, eid = _param_store(str(tmp_path / "s.db"))
+    with store.engine.begin() as conn:
+        conn.execute(insert(trials), [{"id": 61, "study_id": 1, "number": 99, "seed": 0, "attempts": 0,
+                                       "params": {"lr": float("nan")}, "state": "pending", "created_at": 0.0}])
+    page, total = store.trial_page(eid, sort="param:lr", limit=100)
+    assert total == 61 and 61 in page["id"].tolist()
+    store.close()
