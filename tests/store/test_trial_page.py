@@ -36,3 +36,170 @@ def test_pages_sort_filter_and_refuse_writes(store_url: str) -> None:
     with pytest.raises(DBAPIError), store.engine.begin() as conn:
         conn.execute(insert(notes).values(experiment_id=eid, text="x", created_at=0.0))
     store.close()
+
+
+def _objective_store(path: str) -> tuple[Store, int]:
+    """Two studies of 30 trials: objectives with ties and NULLs (failed trials), mixed states."""
+    from scitune.store.schema import trials
+
+    store = Store(f"sqlite:///{path}")
+    eid = store.ensure_experiment("e", "g", {"x": 1}, "t")
+    sids = [store.ensure_study(eid, name, {"w": i}, {}) for i, name in enumerate(("a", "b"))]
+    rows = []
+    for i in range(60):
+        failed = i % 7 == 3
+        rows.append({"id": i + 1, "study_id": sids[i % 2], "number": i // 2, "seed": i, "attempts": 1,
+                     "params": {"lr": (i * 37 % 11) / 10}, "state": "infeasible" if failed else "completed",
+                     "created_at": float(i), "best_value": None if failed else float(i * 13 % 9)})
+    with store.engine.begin() as conn:
+        conn.execute(insert(trials), rows)
+    return store, eid
+
+
+def test_objective_pages_equal_a_plain_sort_with_ties_by_id_and_missing_last(tmp_path) -> None:
+    """The objective sort reads another index on SQLite; every page must still be the page of a
+    plain sort: missing objectives last either way, ties by id in the sort's direction."""
+    store, eid = _objective_store(str(tmp_path / "s.db"))
+    every, _ = store.trial_page(eid, limit=100)
+    for study in (None, "b"):
+        for states in ((), ("completed",), ("infeasible",)):
+            for descending in (False, True):
+                rows = every[(every["study"] == study) | (study is None)]
+                rows = rows[rows["state"].isin(states)] if states else rows
+                rows = rows[rows["params"].map(lambda p: p["lr"] >= 0.3)]
+                done = rows[rows["best_value"].notna()].sort_values(
+                    ["best_value", "id"], ascending=not descending)
+                expected = done["id"].tolist() + rows[rows["best_value"].isna()].sort_values(
+                    "id", ascending=not descending)["id"].tolist()
+                got = []
+                for offset in range(0, 60, 7):
+                    page, total = store.trial_page(eid, study=study, states=states, ranges={"lr": (0.3, None)},
+                                                   sort="best_value", descending=descending, limit=7, offset=offset)
+                    got += page["id"].tolist()
+                assert total == len(expected) and got == expected, (study, states, descending)
+    store.close()
+
+
+def test_objective_pages_walk_the_objective_index_without_a_sort(tmp_path) -> None:
+    """SQLite without statistics would take the study or state index and sort every trial; the
+    page query must instead walk ix_trials_best_value (created on open) with no temporary B-tree."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from scitune.store.schema import BEST_VALUE_INDEX
+
+    store, eid = _objective_store(str(tmp_path / "s.db"))
+    seen: list[tuple[str, tuple]] = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, params, context, many: seen.append((statement, params)))
+    for states in ((), ("completed", "infeasible")):
+        for descending in (False, True):
+            seen.clear()
+            store.trial_page(eid, study="a", states=states, sort="best_value", descending=descending, offset=5)
+            statement, params = next((s, p) for s, p in seen if "ORDER BY" in s and "LIMIT" in s)
+            with sqlite3.connect(tmp_path / "s.db") as conn:
+                plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params))
+            assert BEST_VALUE_INDEX in plan and "TEMP B-TREE" not in plan, plan
+    store.close()
+
+
+def _param_store(path: str) -> tuple[Store, int]:
+    """Two studies of 30 trials whose "lr" has ties, nulls and is missing from some trials."""
+    from scitune.store.schema import trials
+
+    store = Store(f"sqlite:///{path}")
+    eid = store.ensure_experiment("e", "g", {"x": 1}, "t")
+    sids = [store.ensure_study(eid, name, {"w": i}, {}) for i, name in enumerate(("a", "b"))]
+    rows = []
+    for i in range(60):
+        params = {"w": i % 2} if i % 9 == 4 else {"lr": None if i % 11 == 5 else (i * 37 % 7) / 10, "w": i % 2}
+        rows.append({"id": i + 1, "study_id": sids[i % 2], "number": i // 2, "seed": i, "attempts": 1,
+                     "params": params, "state": "infeasible" if i % 5 == 1 else "completed",
+                     "created_at": float(i), "best_value": float(i)})
+    with store.engine.begin() as conn:
+        conn.execute(insert(trials), rows)
+    return store, eid
+
+
+def _pages_by_lr(store: Store, eid: int) -> dict:
+    """Every filter and direction, paged 7 rows at a time through the end."""
+    out = {}
+    for study in (None, "b"):
+        for states in ((), ("completed",)):
+            for ranges in ({}, {"lr": (0.2, None)}):
+                for descending in (False, True):
+                    got = []
+                    for offset in range(0, 63, 7):
+                        page, total = store.trial_page(eid, study=study, states=states, ranges=ranges,
+                                                       sort="param:lr", descending=descending, limit=7, offset=offset)
+                        got += page["id"].tolist()
+                    out[study, states, tuple(ranges), descending] = (total, got)
+    return out
+
+
+def test_hyperparameter_pages_from_parameter_rows_equal_the_json_sort(tmp_path) -> None:
+    """SQLite pages a hyperparameter sort from its parameter rows; every page (missing and null
+    values last, ties by id) must be the JSON column's sort, and stay so as trials come and go."""
+    from scitune.store.schema import PARAM_ROWS
+
+    store, eid = _param_store(str(tmp_path / "s.db"))
+    every, _ = store.trial_page(eid, limit=100)
+    for (study, states, ranges, descending), (total, got) in _pages_by_lr(store, eid).items():
+        rows = every[(every["study"] == study) | (study is None)]
+        rows = rows[rows["state"].isin(states)] if states else rows
+        lr = rows["params"].map(lambda p: p.get("lr"))
+        if ranges:
+            rows, lr = rows[lr.map(lambda v: v is not None and v >= 0.2)], lr[lr.map(lambda v: v is not None and v >= 0.2)]
+        valued = rows.assign(lr=lr)[lr.notna()].sort_values(["lr", "id"], ascending=not descending)
+        expected = valued["id"].tolist() + rows[lr.isna()].sort_values("id", ascending=not descending)["id"].tolist()
+        assert total == len(expected) and got == expected, (study, states, ranges, descending)
+    # The JSON column's own sort (a store without parameter rows) gives the same pages.
+    with store.engine.begin() as conn:
+        rows_before = conn.exec_driver_sql(f"SELECT count(*) FROM {PARAM_ROWS}").scalar()
+        conn.exec_driver_sql(f"DROP TABLE {PARAM_ROWS}")
+    from_json = _pages_by_lr(store, eid)
+    store.close()
+    reopened = Store(store.url)  # an older store: its trials' parameters are copied in on open
+    with reopened.engine.begin() as conn:
+        refilled = conn.exec_driver_sql(f"SELECT count(*) FROM {PARAM_ROWS}").scalar()
+    assert refilled == rows_before == sum(len(p) for p in every["params"])  # one row per (trial, name)
+    assert _pages_by_lr(reopened, eid) == from_json
+    reopened.delete_experiment("e")  # its trials' rows go with them
+    with reopened.engine.begin() as conn:
+        assert conn.exec_driver_sql(f"SELECT count(*) FROM {PARAM_ROWS}").scalar() == 0
+    reopened.close()
+
+
+def test_hyperparameter_pages_walk_the_parameter_index_without_a_sort(tmp_path) -> None:
+    import sqlite3
+
+    from sqlalchemy import event
+
+    store, eid = _param_store(str(tmp_path / "s.db"))
+    seen: list[tuple[str, tuple]] = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, params, context, many: seen.append((statement, params)))
+    for states in ((), ("completed",)):
+        for descending in (False, True):
+            seen.clear()
+            store.trial_page(eid, study="a", states=states, sort="param:lr", descending=descending, limit=5, offset=3)
+            statement, params = next((s, p) for s, p in seen if "ORDER BY" in s and "LIMIT" in s)
+            with sqlite3.connect(tmp_path / "s.db") as conn:
+                plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params))
+            assert "ix_trial_params_order" in plan and "TEMP B-TREE" not in plan, plan
+    store.close()
+
+
+def test_a_trial_whose_params_sqlite_cannot_parse_is_still_written(tmp_path) -> None:
+    """The parameter rows' trigger must never fail a trial's insert: JSON that SQLite cannot read
+    (NaN) gives no rows, and the trial sorts with the ones missing that hyperparameter."""
+    from scitune.store.schema import trials
+
+    store, eid = _param_store(str(tmp_path / "s.db"))
+    with store.engine.begin() as conn:
+        conn.execute(insert(trials), [{"id": 61, "study_id": 1, "number": 99, "seed": 0, "attempts": 0,
+                                       "params": {"lr": float("nan")}, "state": "pending", "created_at": 0.0}])
+    page, total = store.trial_page(eid, sort="param:lr", limit=100)
+    assert total == 61 and 61 in page["id"].tolist()
+    store.close()

@@ -106,9 +106,16 @@ trials = Table(
 # schema version 1, so every open creates it if missing (an older store gets it then). Plain DDL
 # that SQLite and PostgreSQL both accept: SQLAlchemy's dialect-specific index options would import
 # the PostgreSQL dialect on every start-up (a fifth of a second).
+#
+# The trial table's objective sort (the dashboard's pages, the best k of a study): trials in
+# objective order with their id, study and state, so a page sorted by the objective walks this
+# index from its start and stops after the page, reading neither the table nor a sort of every
+# trial (100,000 trials: 114 -> 7 ms at offset 50,000). Also created on every open.
+BEST_VALUE_INDEX = "ix_trials_best_value"
 ADDED_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_trials_claimable ON trials (number, study_id) WHERE state IN (%s)"
     % ", ".join(f"'{state.value}'" for state in CLAIMABLE),
+    f"CREATE INDEX IF NOT EXISTS {BEST_VALUE_INDEX} ON trials (best_value, id, study_id, state)",
 )
 
 metrics = Table(
@@ -264,3 +271,30 @@ def _sqlite_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+# SQLite only: every trial's hyperparameters as rows (name, value, trial id, study id), kept by triggers
+# whatever writes the trials, so a table page sorted by a hyperparameter walks an index in
+# (name, value, id) order instead of parsing 100,000 JSON objects and sorting them. The value is
+# what CAST(json_extract(params, '$."name"') AS FLOAT) gives, the paged read's own key.
+# PostgreSQL reads its JSON column directly. Created on open (an older store's trials are copied
+# in then, once); a store without it (opened read-only before) is paged from the JSON column.
+PARAM_ROWS = "trial_params"
+_PARAM_ROWS_OF_NEW = (f"INSERT INTO {PARAM_ROWS} (name, value, trial_id, study_id) "
+                      "SELECT key, CAST(value AS REAL), NEW.id, NEW.study_id "
+                      "FROM json_each(CASE WHEN json_valid(NEW.params) THEN NEW.params ELSE '{}' END);")
+SQLITE_PARAM_ROWS = (
+    (f"CREATE TABLE IF NOT EXISTS {PARAM_ROWS} "
+     "(name TEXT NOT NULL, value REAL, trial_id INTEGER NOT NULL, study_id INTEGER NOT NULL)"),
+    f"CREATE INDEX IF NOT EXISTS ix_{PARAM_ROWS}_order ON {PARAM_ROWS} (name, value, trial_id, study_id)",
+    f"CREATE INDEX IF NOT EXISTS ix_{PARAM_ROWS}_trial ON {PARAM_ROWS} (trial_id)",
+    f"CREATE TRIGGER IF NOT EXISTS tr_{PARAM_ROWS}_insert AFTER INSERT ON trials BEGIN {_PARAM_ROWS_OF_NEW} END",
+    (f"CREATE TRIGGER IF NOT EXISTS tr_{PARAM_ROWS}_update AFTER UPDATE OF params, id, study_id ON trials BEGIN "
+     f"DELETE FROM {PARAM_ROWS} WHERE trial_id = OLD.id; {_PARAM_ROWS_OF_NEW} END"),
+    (f"CREATE TRIGGER IF NOT EXISTS tr_{PARAM_ROWS}_delete AFTER DELETE ON trials BEGIN "
+     f"DELETE FROM {PARAM_ROWS} WHERE trial_id = OLD.id; END"),
+)
+SQLITE_PARAM_ROWS_FILL = (
+    f"INSERT INTO {PARAM_ROWS} (name, value, trial_id, study_id) "
+    "SELECT j.key, CAST(j.value AS REAL), t.id, t.study_id FROM trials t, "
+    "json_each(CASE WHEN json_valid(t.params) THEN t.params ELSE '{}' END) j"
+)

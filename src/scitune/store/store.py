@@ -29,7 +29,10 @@ from scitune.store.records import ClaimedTrial
 from scitune.store.retry import retrying
 from scitune.store.schema import (
     ADDED_INDEXES,
+    PARAM_ROWS,
     SCHEMA_VERSION,
+    SQLITE_PARAM_ROWS,
+    SQLITE_PARAM_ROWS_FILL,
     checkpoints,
     experiments,
     launches,
@@ -135,6 +138,9 @@ class Store(StoreReads):
                 metadata.create_all(conn)
                 for index in ADDED_INDEXES:
                     conn.exec_driver_sql(index)
+                if conn.dialect.name == "sqlite":
+                    for statement in SQLITE_PARAM_ROWS:
+                        conn.exec_driver_sql(statement)
                 conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
                 return
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
@@ -151,6 +157,11 @@ class Store(StoreReads):
                 metadata.create_all(conn, checkfirst=True)
                 for index in ADDED_INDEXES:  # indexes added to tables an older store already has
                     conn.exec_driver_sql(index)
+                if conn.dialect.name == "sqlite":
+                    for statement in SQLITE_PARAM_ROWS:
+                        conn.exec_driver_sql(statement)
+                    if PARAM_ROWS not in tables:  # an older store: its trials' parameters, once
+                        conn.exec_driver_sql(SQLITE_PARAM_ROWS_FILL)
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"store {self.url} has schema version {version}, newer than this scitune understands "
