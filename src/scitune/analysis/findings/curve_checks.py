@@ -109,7 +109,8 @@ def curve_findings(
             on_objective = objective in worst
             extra = ""
             if on_objective and goal_gap is not None and worst[objective][3].sigma > goal_gap:
-                extra = f"; larger than the {num(goal_gap)} gap between the two best scientific values"
+                extra = ("; the two best scientific values are equal, so noise of this size can decide their order"
+                         if goal_gap == 0 else f"; larger than the {num(goal_gap)} gap between the two best scientific values")
             findings.append(
                 Finding(
                     check="noise",
