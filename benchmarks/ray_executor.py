@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -37,7 +38,19 @@ def noop_train(hp: dict, trial: Any) -> None:
     trial.report(1, val_error=hp["learning_rate"])
 
 
-def _cluster(folder: Path) -> str:
+def _ray_env() -> dict[str, str]:
+    """What every Ray process of this benchmark runs with: its own temp folder (short: Ray's socket
+    paths must stay under 107 bytes), its own HOME (no ~/.ray/auth_token read or left behind) and
+    token authentication off, so the machine's Ray state neither breaks nor is changed by it."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="rb", dir="/tmp"))
+    (folder / "home").mkdir()
+    return {"RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": str(folder), "HOME": str(folder / "home"),
+            "RAY_AUTH_MODE": "disabled", "RAY_ADDRESS": ""}
+
+
+def _cluster(env: dict[str, str]) -> str:
     ray = shutil.which("ray")
     if ray is None:
         raise RuntimeError("the ray command is missing: pip install 'scitune[ray]'")
@@ -45,12 +58,33 @@ def _cluster(folder: Path) -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    full = {**os.environ, **env}
     subprocess.run([ray, "start", "--head", "--port", str(port), "--include-dashboard", "false", *common],
-                   check=True, capture_output=True, env=env, timeout=300)
+                   check=True, capture_output=True, env=full, timeout=300)
     subprocess.run([ray, "start", "--address", f"127.0.0.1:{port}", *common],
-                   check=True, capture_output=True, env=env, timeout=300)
+                   check=True, capture_output=True, env=full, timeout=300)
     return f"127.0.0.1:{port}"
+
+
+def _stop_cluster(folder: Path) -> None:
+    """Stop, by pid, every process whose command line names this benchmark's Ray folder: never
+    ``ray stop``, which would stop every Ray on the machine."""
+    mine = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                if str(folder).encode() in (proc / "cmdline").read_bytes():
+                    mine.append(int(proc.name))
+            except OSError:
+                pass
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in mine:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        time.sleep(1)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _one(executor: str, address: str | None, folder: Path, name: str, text: str) -> tuple[float, Any]:
@@ -82,9 +116,12 @@ def run(quick: bool, workdir: Path | None = None) -> dict[str, Any]:
         {"sleep_trials": trials, "train_seconds": train_seconds, "evaluations_per_trial": evals,
          "noop_trials": noops, "ray_nodes": 2, "cpus_per_node": 1},
     )
+    env = _ray_env()
+    saved = {k: os.environ.get(k) for k in env}
     with scratch(workdir, "ray_executor") as folder:
-        address = _cluster(folder)
         try:
+            address = _cluster(env)
+            os.environ.update(env)  # the driver and the runs' Ray tasks: the same folder, home and auth mode
             import ray
 
             ray.init(address=address, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
@@ -110,7 +147,12 @@ def run(quick: bool, workdir: Path | None = None) -> dict[str, Any]:
                     result.notes.append(f"{executor}: {summary.states['completed']} of {noops} no-op trials completed")
             ray.shutdown()
         finally:
-            subprocess.run([shutil.which("ray") or "ray", "stop", "--force"], capture_output=True, timeout=120)
+            _stop_cluster(Path(env["RAY_TMPDIR"]))
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
     result.figure("ray_vs_local_overhead", ratio(result.figures["ray_ms_per_trial"], result.figures["local_ms_per_trial"]),
                   "x")
     result.notes.append("Each Ray task imports scitune, opens the store and claims its own trial: the per-trial figure "
