@@ -4,8 +4,10 @@ PostgreSQL database on the test server."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -54,3 +56,23 @@ def postgres_database() -> tuple[str, callable]:
         admin.dispose()
 
     return base.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def stop_processes_naming(folder: Path) -> None:
+    """Stop, by pid, every process whose command line names ``folder`` (a test's own Ray temp
+    folder): never ``ray stop``, which would stop every Ray of this machine."""
+    mine = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                if str(folder).encode() in (proc / "cmdline").read_bytes():
+                    mine.append(int(proc.name))
+            except OSError:
+                pass
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in mine:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        time.sleep(1)

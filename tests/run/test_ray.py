@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
+from helpers import run_cli, stop_processes_naming
 from scitune import Store
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -55,26 +55,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _stop_processes_naming(folder: Path) -> None:
-    """Stop, by pid, every process whose command line names ``folder`` (this cluster's own Ray
-    temp folder): never ``ray stop``, which would stop every Ray of this machine."""
-    mine = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and int(proc.name) != os.getpid():
-            try:
-                if str(folder).encode() in (proc / "cmdline").read_bytes():
-                    mine.append(int(proc.name))
-            except OSError:
-                pass
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in mine:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        time.sleep(1)
-
-
 RAY_ENV: dict[str, str] = {}  # what every process of the current cluster runs with (auth mode, token, temp folder)
 
 
@@ -105,14 +85,14 @@ def cluster(request):
         subprocess.run([ray_cli, "start", "--address", address, *common],
                        check=True, capture_output=True, env=full, timeout=180)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
-        _stop_processes_naming(folder)
+        stop_processes_naming(folder)
         shutil.rmtree(folder, ignore_errors=True)
         pytest.fail(f"the two-node Ray cluster did not start: {getattr(err, 'stderr', err)!r}"[-3000:])
     RAY_ENV.clear()
     RAY_ENV.update(env)
     yield address
     RAY_ENV.clear()
-    _stop_processes_naming(folder)
+    stop_processes_naming(folder)
     shutil.rmtree(folder, ignore_errors=True)
 
 

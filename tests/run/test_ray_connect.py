@@ -6,9 +6,7 @@ matter. The stale-address cases import Ray but start none."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import tempfile
 import textwrap
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
+from helpers import run_cli, stop_processes_naming
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -45,24 +43,6 @@ def ray_tmp() -> Iterator[Path]:
     yield folder
     stop_processes_naming(folder)
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def stop_processes_naming(folder: Path) -> None:
-    mine = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and int(proc.name) != os.getpid():
-            try:
-                if str(folder).encode() in (proc / "cmdline").read_bytes():
-                    mine.append(int(proc.name))
-            except OSError:
-                pass
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in mine:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        time.sleep(1)
 
 
 def _setup(tmp: Path, ray_tmp: Path) -> dict[str, str]:
