@@ -68,6 +68,45 @@ def test_finish_refuses_a_trial_that_is_no_longer_yours(store_url: str) -> None:
     assert store.metrics([claimed.id]).empty  # the stale worker's late points were not written
 
 
+def test_a_step_reported_twice_in_one_batch_keeps_its_last_value(store_url: str) -> None:
+    """PostgreSQL writes a batch as one statement, which cannot update a row twice: the batch is
+    reduced to the last value of each step first, as the row-by-row insert keeps it on SQLite."""
+    store, exp, _ = _store_with_trials(store_url, n=1)
+    claimed = store.claim(exp, "h:t:1:2", "h")
+    store.write_metrics(claimed.id, [(1, "val_error", 0.9), (1, "val_error", 0.7), (2, "loss", float("nan"))],
+                        owner="h:t:1:2")
+    assert store.finish(claimed.id, "h:t:1:2", "completed", [(2, "loss", float("nan")), (2, "loss", 0.3),
+                                                             (1, "val_error", 0.6)], best=(1, 0.6))
+    values = {(r.name, r.step): r.value for r in store.metrics([claimed.id]).itertuples()}
+    assert values == {("val_error", 1): 0.6, ("loss", 2): 0.3}
+    assert not store.finish(claimed.id, "h:t:1:2", "completed", [(3, "loss", 0.1)])  # finished already
+    assert len(store.metrics([claimed.id])) == 2  # ... and its points untouched
+
+
+def test_each_per_trial_call_is_one_statement_on_postgresql(store_url: str) -> None:
+    """Claim, a batch of points and finish are one statement each on PostgreSQL, sent without
+    BEGIN/COMMIT or a pool ping: one round trip each (they were five)."""
+    if not store_url.startswith("postgresql"):
+        pytest.skip("SQLite runs in-process: round trips cost nothing there")
+    from sqlalchemy import event
+
+    store, exp, _ = _store_with_trials(store_url, n=2)
+    sent: list[str] = []
+    autocommit: list[bool] = []  # no BEGIN/COMMIT: psycopg sends each statement as it is
+
+    def seen(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        sent.append(statement)
+        autocommit.append(conn.connection.dbapi_connection.autocommit)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    claimed = store.claim(exp, "h:t:1:2", "h")
+    store.write_metrics(claimed.id, [(s, "val_error", 1 / s) for s in range(1, 30)], best=(29, 1 / 29), owner="h:t:1:2")
+    assert store.finish(claimed.id, "h:t:1:2", "completed", [(30, "val_error", 0.01)], best=(30, 0.01))
+    assert len(sent) == 3 and autocommit == [True] * 3, sent
+    assert not store.engine.pool._pre_ping  # nor a ping before each
+    assert len(store.metrics([claimed.id])) == 30
+
+
 def test_rerun_of_an_interrupted_trial_starts_its_curve_afresh(store_url: str) -> None:
     store, exp, _ = _store_with_trials(store_url, n=1)
     claimed = store.claim(exp, "h:t:1:2", "h")

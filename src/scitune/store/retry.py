@@ -2,7 +2,7 @@
 
 A database server restarting or a network blip must not kill a run that has trained for hours.
 Every Store method is one transaction, so a method whose transaction failed on a lost connection
-can simply run again: the pool reconnects (``pool_pre_ping``) and the work is redone. After a
+can simply run again: the failed connection is dropped, the pool reconnects and the work is redone. After a
 growing series of waits (the total is ``$SCITUNE_STORE_RETRY_SECONDS``, default 60 s) the error
 becomes one clear StoreError instead of a driver traceback.
 """

@@ -215,7 +215,9 @@ def open_engine(url: str) -> Engine:
     if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]  # psycopg 3, not SQLAlchemy's psycopg2 default
     try:
-        return create_engine(url, pool_pre_ping=True)
+        # No pool ping: it is a round trip before every transaction, and every Store method is
+        # retried on a lost connection anyway (store/retry.py), the pool reconnecting then.
+        return create_engine(url)
     except ModuleNotFoundError as err:
         raise StoreError(
             f"cannot open store {url.split('@')[-1]!r}: its database driver is not installed ({err})",

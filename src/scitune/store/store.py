@@ -61,6 +61,14 @@ def _dialect_insert(conn: Connection, table):  # type: ignore[no-untyped-def]
     return sqlite_insert(table)
 
 
+def query_best(best: tuple[int, float] | None) -> str:
+    return ", best_step = :best_step, best_value = :best_value" if best is not None else ""
+
+
+def query_mine(owner: str | None) -> str:
+    return "AND owner = :owner" if owner is not None else ""
+
+
 def _definition_changes(old: Any, new: Any, path: str = "") -> list[str]:
     """Key paths where two experiment definitions differ."""
     if isinstance(old, dict) and isinstance(new, dict):
@@ -119,6 +127,17 @@ class Store(StoreReads):
             conn = conn.execution_options(scitune_write=True)
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _statement(self) -> Iterator[Connection]:
+        """A connection for one statement that is its own transaction (autocommit): on PostgreSQL
+        no BEGIN and COMMIT round trips around it."""
+        with self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @property
+    def _postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
 
     def close(self) -> None:
         self.engine.dispose()
@@ -319,7 +338,6 @@ class Store(StoreReads):
 
     # -- running trials ------------------------------------------------------------------------
 
-    @retrying
     def claim(
         self, experiment_id: int, owner: str, host: str, study_ids: Sequence[int] | None = None
     ) -> ClaimedTrial | None:
@@ -333,10 +351,13 @@ class Store(StoreReads):
             scope = f"t.study_id IN ({', '.join(str(int(i)) for i in study_ids) or 'NULL'})"
         else:
             scope = f"s.kind = '{StudyKind.SEARCH.value}'"
-        sqlite = self.engine.dialect.name == "sqlite"
-        query = sql.NEXT_TRIAL.format(scope=scope, indexed=sql.CLAIM_INDEX_HINT if sqlite else "")
-        if self.engine.dialect.name == "postgresql":
-            query += " FOR UPDATE OF t SKIP LOCKED"  # concurrent claimers pass over each other's rows
+        if self._postgres:
+            return self._claim_postgres(experiment_id, owner, host, scope, now)
+        return self._claim_sqlite(experiment_id, owner, host, scope, now)
+
+    @retrying
+    def _claim_sqlite(self, experiment_id: int, owner: str, host: str, scope: str, now: float) -> ClaimedTrial | None:
+        query = sql.NEXT_TRIAL.format(scope=scope, indexed=sql.CLAIM_INDEX_HINT)
         with self._write() as conn:
             row = sql.run(conn, query, {"experiment_id": experiment_id}).first()
             if row is None:
@@ -347,21 +368,52 @@ class Store(StoreReads):
             ).rowcount
             if taken != 1:
                 return None
-            latest = None
-            if attempts:  # only a trial that ran before can have points or checkpoints
-                latest = conn.execute(
-                    select(checkpoints.c.step, checkpoints.c.path)
-                    .where(checkpoints.c.trial_id == trial_id)
-                    .order_by(checkpoints.c.step.desc())
-                    .limit(1)
-                ).first()
-                # A rerun continues from its latest checkpoint, or starts its curve afresh: either
-                # way no step may appear twice.
-                self._truncate(conn, trial_id, latest.step if latest else None)
+            latest = self._resume_point(conn, trial_id) if attempts else None
         return ClaimedTrial(
             trial_id, study_id, study, number, dict(sql.json_value(params)), int(seed), attempts + 1,
             directory, latest.step if latest else None, latest.path if latest else None,
         )
+
+    def _claim_postgres(self, experiment_id: int, owner: str, host: str, scope: str, now: float) -> ClaimedTrial | None:
+        """PostgreSQL: find and take the trial in one autocommitted statement (one round trip);
+        a rerun's truncation then follows in a transaction of its own. Either part is retried on
+        its own after a lost connection: retrying the whole would take a second trial while the
+        first stayed running under this owner."""
+        row = self._take_postgres(experiment_id, owner, host, scope, now)
+        if row is None:
+            return None
+        trial_id, study_id, study, number, params_value, seed, attempt, directory = row
+        latest = self._resume_rerun(trial_id) if attempt > 1 else None
+        return ClaimedTrial(
+            trial_id, study_id, study, number, dict(sql.json_value(params_value)), int(seed), int(attempt),
+            directory, latest[0] if latest else None, latest[1] if latest else None,
+        )
+
+    @retrying
+    def _take_postgres(self, experiment_id: int, owner: str, host: str, scope: str, now: float) -> Any:
+        params = {"experiment_id": experiment_id, "owner": owner, "host": host, "now": now}
+        with self._statement() as conn:
+            return sql.run(conn, sql.PG_CLAIM.format(scope=scope), params).first()
+
+    @retrying
+    def _resume_rerun(self, trial_id: int) -> tuple[int, str | None] | None:
+        with self._write() as conn:
+            latest = self._resume_point(conn, trial_id)
+        return (latest.step, latest.path) if latest else None
+
+    def _resume_point(self, conn: Connection, trial_id: int) -> Any:
+        """A rerun's latest checkpoint (None: none); its points and checkpoints after it are
+        forgotten. Only a trial that ran before can have any."""
+        latest = conn.execute(
+            select(checkpoints.c.step, checkpoints.c.path)
+            .where(checkpoints.c.trial_id == trial_id)
+            .order_by(checkpoints.c.step.desc())
+            .limit(1)
+        ).first()
+        # A rerun continues from its latest checkpoint, or starts its curve afresh: either way no
+        # step may appear twice.
+        self._truncate(conn, trial_id, latest.step if latest else None)
+        return latest
 
     @retrying
     def add_running_trial(
@@ -430,14 +482,19 @@ class Store(StoreReads):
     ) -> None:
         """One transaction: a batch of points, the trial's best so far and its heartbeat."""
         params: dict[str, Any] = {"now": time.time(), "id": trial_id}
-        query = sql.PROGRESS_TRIAL.format(
-            best=", best_step = :best_step, best_value = :best_value" if best is not None else "",
-            mine="AND owner = :owner" if owner is not None else "",
-        )
+        query = sql.PROGRESS_TRIAL.format(best=query_best(best), mine=query_mine(owner))
         if best is not None:
             params.update(best_step=best[0], best_value=best[1])
         if owner is not None:
             params["owner"] = owner
+        if self._postgres:
+            arrays = sql.point_arrays(rows)
+            if arrays["names"]:
+                query = sql.PG_PROGRESS_WITH_POINTS.format(best=query_best(best), mine=query_mine(owner))
+                params.update(arrays)
+            with self._statement() as conn:
+                sql.run(conn, query, params)
+            return
         with self._write() as conn:
             self._insert_points(conn, trial_id, rows)
             sql.run(conn, query, params)
@@ -462,6 +519,9 @@ class Store(StoreReads):
             "best_step": best[0] if best else None, "best_value": best[1] if best else None,
             "new_owner": owner if state == TrialState.INTERRUPTED else None, "id": trial_id, "owner": owner,
         }
+        if self._postgres:  # one statement: the state, and the points only if the state was written
+            with self._statement() as conn:
+                return sql.run(conn, sql.PG_FINISH, {**params, **sql.point_arrays(rows)}).scalar() == 1
         with self._write() as conn:
             if sql.run(conn, sql.FINISH_TRIAL, params).rowcount != 1:
                 return False  # nothing written: the trial is someone else's now
