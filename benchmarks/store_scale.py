@@ -1,7 +1,7 @@
 """The store at 100,000 trials: flat per-trial cost, and reading it back (issue 18, goals 1 and 2).
 
-``python -m benchmarks.store_scale [--trials 100000] [--evaluations 20] [--postgres URL]
-[--optuna 5000] [--read 10000,30000,100000] [--keep DIR]``
+``python -m benchmarks.store_scale [--trials 100000] [--evaluations 20] [--postgres URL] [--no-sqlite]
+[--optuna 5000] [--optuna-seconds S] [--read 10000,30000,100000] [--keep DIR]``
 
 1. **Per-trial cost as the study grows.** ``prepare`` stores every trial as pending (2 studies), then
    the harness does what a worker does for every trial: ``claim``, ``write_metrics`` (half the
@@ -84,6 +84,18 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def per_thousand(seconds: list[float], size: int = 1000) -> list[float]:
+    """Mean milliseconds per trial over each block of ``size`` trials: the growth curve."""
+    return [round(statistics.fmean(seconds[i:i + size]) * 1000, 3) for i in range(0, len(seconds), size)]
+
+
+def _load() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 READ_FINISHED = 0.08  # the stores read back: 8% of trials finished, the rest pending (issue 18's shape)
 
 
@@ -97,6 +109,7 @@ def plant(url: str, trials: int, evaluations: int, name: str = "store-scale", fi
     text = experiment_text(name, trials // 2, evaluations)
     experiment = parse_experiment(text)
     store = Store(url)
+    load_start, cpu_start = _load(), time.process_time()
     start = time.perf_counter()
     eid = prepare(store, experiment, text)
     prepare_s = time.perf_counter() - start
@@ -124,15 +137,19 @@ def plant(url: str, trials: int, evaluations: int, name: str = "store-scale", fi
         "last_tenth_ms": statistics.fmean(per_trial[-tenth:]) * 1000,
         "claim_first_tenth_ms": statistics.fmean(claims[:tenth]) * 1000,
         "claim_last_tenth_ms": statistics.fmean(claims[-tenth:]) * 1000,
+        "ms_per_thousand": per_thousand(per_trial), "load_start": load_start, "load_end": _load(),
+        "cpu_s": time.process_time() - cpu_start,
     }
     _say(f"planted {url.split('@')[-1]}: {json.dumps(out)}")
     return out
 
 
-def optuna_growth(url: str, trials: int, evaluations: int) -> dict[str, Any]:
+def optuna_growth(url: str, trials: int, evaluations: int, seconds: float | None = None) -> dict[str, Any]:
     """Optuna on the same storage: a no-op objective reporting ``evaluations`` x 3 points (one
-    intermediate value per evaluation, two user attributes for the other metrics)."""
+    intermediate value per evaluation, two user attributes for the other metrics); stopped after
+    ``seconds`` (its trial count is then in the figures)."""
     optuna = quiet_optuna()
+    load_start, cpu_start = _load(), time.process_time()
     study = optuna.create_study(storage=url, study_name="store-scale", sampler=optuna.samplers.RandomSampler(seed=0))
     per_trial: list[float] = []
 
@@ -155,11 +172,13 @@ def optuna_growth(url: str, trials: int, evaluations: int) -> dict[str, Any]:
         last = now
 
     start = time.perf_counter()
-    study.optimize(objective, n_trials=trials, callbacks=[callback])
+    study.optimize(objective, n_trials=trials, timeout=seconds, callbacks=[callback])
     tenth = max(1, len(per_trial) // 10)
     out = {"trials": len(per_trial), "total_s": time.perf_counter() - start,
            "first_tenth_ms": statistics.fmean(per_trial[:tenth]) * 1000,
-           "last_tenth_ms": statistics.fmean(per_trial[-tenth:]) * 1000}
+           "last_tenth_ms": statistics.fmean(per_trial[-tenth:]) * 1000,
+           "ms_per_thousand": per_thousand(per_trial), "ms_per_hundred": per_thousand(per_trial, 100),
+           "load_start": load_start, "load_end": _load(), "cpu_s": time.process_time() - cpu_start}
     _say(f"optuna {url.split('@')[-1]}: {json.dumps(out)}")
     return out
 
@@ -202,35 +221,37 @@ def _growth(sizes: list[int], seconds: list[float]) -> float:
 
 
 def measure(trials: int, evaluations: int, optuna_trials: int, read_sizes: list[int], postgres: str | None,
-            folder: Path, result: Result, stores: Path | None = None) -> None:
+            folder: Path, result: Result, stores: Path | None = None, sqlite: bool = True,
+            optuna_seconds: float | None = None) -> None:
     preload("scitune.run", "scipy.stats")
-    if trials:
-        plant_and_compare(trials, evaluations, optuna_trials, postgres, folder, result)
+    if trials or optuna_trials:
+        plant_and_compare(trials, evaluations, optuna_trials, postgres, folder, result, sqlite, optuna_seconds)
     if read_sizes:
         read_back(read_sizes, evaluations, stores or folder, result)
 
 
 def plant_and_compare(trials: int, evaluations: int, optuna_trials: int, postgres: str | None, folder: Path,
-                      result: Result) -> None:
-    sqlite = plant(sqlite_url(folder / f"plant-{trials}.db"), trials, evaluations)
-    for key, unit in (("first_tenth_ms", "ms"), ("last_tenth_ms", "ms"), ("claim_first_tenth_ms", "ms"),
-                      ("claim_last_tenth_ms", "ms"), ("prepare_s", "s"), ("total_s", "s")):
-        result.figure(f"sqlite_{trials}_{key}", sqlite[key], unit)
-    growth = result.figure(f"sqlite_{trials}_last_over_first", sqlite["last_tenth_ms"] / sqlite["first_tenth_ms"], "x")
-    result.goal(f"SQLite: per-trial cost, last tenth / first tenth of {trials:,} trials", growth, 1.25, "<=")
-    if postgres:
-        pg = plant(postgres, trials, evaluations)
+                      result: Result, sqlite: bool = True, optuna_seconds: float | None = None) -> None:
+    backends = ({"sqlite": sqlite_url(folder / f"plant-{trials}.db")} if sqlite else {}) | (
+        {"postgres": postgres} if postgres else {})
+    for label, url in backends.items() if trials else ():
+        ours = plant(url, trials, evaluations)
+        result.details[f"{label}_{trials}"] = {k: ours[k] for k in ("ms_per_thousand", "load_start", "load_end")}
         for key, unit in (("first_tenth_ms", "ms"), ("last_tenth_ms", "ms"), ("claim_first_tenth_ms", "ms"),
-                          ("claim_last_tenth_ms", "ms"), ("total_s", "s")):
-            result.figure(f"postgres_{trials}_{key}", pg[key], unit)
-        growth = result.figure(f"postgres_{trials}_last_over_first", pg["last_tenth_ms"] / pg["first_tenth_ms"], "x")
-        result.goal(f"PostgreSQL: per-trial cost, last tenth / first tenth of {trials:,} trials", growth, 1.25, "<=")
+                          ("claim_last_tenth_ms", "ms"), ("prepare_s", "s"), ("total_s", "s"), ("cpu_s", "s")):
+            result.figure(f"{label}_{trials}_{key}", ours[key], unit)
+        growth = result.figure(f"{label}_{trials}_last_over_first", ours["last_tenth_ms"] / ours["first_tenth_ms"], "x")
+        name = "SQLite" if label == "sqlite" else "PostgreSQL"
+        result.goal(f"{name}: per-trial cost, last tenth / first tenth of {trials:,} trials", growth, 1.25, "<=")
     if optuna_trials:
-        storages = {"sqlite": sqlite_url(folder / "optuna.db")}
+        storages = {"sqlite": sqlite_url(folder / "optuna.db")} if sqlite else {}
         if postgres:
             storages["postgres"] = _fresh_postgres(postgres, "optuna")
         for label, url in storages.items():
-            theirs = optuna_growth(url, optuna_trials, evaluations)
+            theirs = optuna_growth(url, optuna_trials, evaluations, optuna_seconds)
+            result.details[f"optuna_{label}"] = {k: theirs[k] for k in ("trials", "ms_per_thousand", "ms_per_hundred",
+                                                                         "load_start", "load_end")}
+            result.figure(f"optuna_{label}_trials", theirs["trials"], "")
             result.figure(f"optuna_{label}_{optuna_trials}_first_tenth_ms", theirs["first_tenth_ms"], "ms")
             result.figure(f"optuna_{label}_{optuna_trials}_last_tenth_ms", theirs["last_tenth_ms"], "ms")
             result.figure(f"optuna_{label}_{optuna_trials}_last_over_first",
@@ -293,6 +314,8 @@ def main() -> None:
     parser.add_argument("--read", default="10000,30000,100000", help="sizes to read back (empty: skip)")
     parser.add_argument("--postgres", help="a PostgreSQL URL: plant there too (a new database beside it)")
     parser.add_argument("--keep", type=Path, help="keep the stores in this folder (emptied first)")
+    parser.add_argument("--no-sqlite", action="store_true", help="plant on PostgreSQL only (with --postgres)")
+    parser.add_argument("--optuna-seconds", type=float, help="stop Optuna's study after this long")
     parser.add_argument("--stores", type=Path, help="read back the stores plant-SIZE.db of this folder (planting "
                         "those missing there); with --trials 0 nothing else is planted")
     args = parser.parse_args()
@@ -301,7 +324,8 @@ def main() -> None:
                                             "optuna_trials": args.optuna, "read_sizes": read})
     postgres = _fresh_postgres(args.postgres, "scitune") if args.postgres else None
     with scratch(args.keep, "store_scale") as folder:
-        measure(args.trials, args.evaluations, args.optuna, read, postgres, folder, result, args.stores)
+        measure(args.trials, args.evaluations, args.optuna, read, postgres, folder, result, args.stores,
+                not args.no_sqlite, args.optuna_seconds)
     for figure, value in result.figures.items():
         print(f"{figure:45s} {value:12.4g} {result.units[figure]}", file=sys.stderr)
     for goal in result.goals:
