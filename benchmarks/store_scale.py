@@ -3,7 +3,7 @@
 ``python -m benchmarks.store_scale [--trials 100000] [--evaluations 20] [--postgres URL] [--no-sqlite]
 [--optuna 5000] [--optuna-seconds S] [--read 10000,30000,100000] [--keep DIR]``
 
-1. **Per-trial cost as the study grows.** ``prepare`` stores every trial as pending (2 studies), then
+1. **Per-trial cost as the study grows.** ``prepare`` stores every trial as pending (2 studies; 10,000 trials a study at most, so 10 at 100,000), then
    the harness does what a worker does for every trial: ``claim``, ``write_metrics`` (half the
    curve), ``finish`` (the other half): ``evaluations`` x 3 metrics. The time of each
    claim -> finish is recorded; the figures are the mean over the first and the last tenth of the
@@ -46,7 +46,15 @@ print(json.dumps({"s": wall, "rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru
 """
 
 
-def experiment_text(name: str, trials_per_study: int, evaluations: int) -> str:
+PER_STUDY = 10_000  # scitune's limit of trials per study: 100,000 trials are 10 studies
+
+
+def studies_for(trials: int) -> int:
+    return max(2, -(-trials // PER_STUDY))
+
+
+def experiment_text(name: str, trials_per_study: int, evaluations: int, studies: int = 2) -> str:
+    widths = ", ".join(str(64 * (i + 1)) for i in range(studies))
     return f"""\
 experiment: {name}
 goal: Does a wider layer lower validation error (store at scale)?
@@ -55,7 +63,7 @@ objective: {{metric: val_error, mode: min}}
 budget: {{trials_per_study: {trials_per_study}, max_train_steps: {evaluations * 10}, eval_every: 10}}
 search: {{algorithm: quasi_random, seed: 0}}
 hyperparameters:
-  scientific: {{width: [64, 128]}}
+  scientific: {{width: [{widths}]}}
   nuisance:
     learning_rate: {{low: 1.0e-4, high: 1.0e-1, scale: log}}
     weight_decay: {{low: 1.0e-6, high: 1.0e-2, scale: log}}
@@ -106,7 +114,8 @@ def plant(url: str, trials: int, evaluations: int, name: str = "store-scale", fi
     from scitune.run import prepare
     from scitune.store import Store
 
-    text = experiment_text(name, trials // 2, evaluations)
+    studies = studies_for(trials)
+    text = experiment_text(name, trials // studies, evaluations, studies)
     experiment = parse_experiment(text)
     store = Store(url)
     load_start, cpu_start = _load(), time.process_time()
@@ -299,7 +308,7 @@ def run(quick: bool, workdir: Path | None = None) -> dict[str, Any]:
     trials, evaluations, optuna_trials, read = (200, 2, 20, []) if quick else (100_000, 20, 500,
                                                                                 [10_000, 30_000, 100_000])
     result = Result("The store at scale: per-trial cost as a study grows, and reading it back",
-                    {"trials": trials, "studies": 2, "evaluations": evaluations, "metrics": 3,
+                    {"trials": trials, "studies": studies_for(trials), "evaluations": evaluations, "metrics": 3,
                      "optuna_trials": optuna_trials, "read_sizes": read})
     with scratch(workdir, "store_scale") as folder:
         measure(trials, evaluations, optuna_trials, read, None, folder, result)
