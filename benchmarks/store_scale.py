@@ -46,7 +46,16 @@ print(json.dumps({"s": wall, "rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru
 """
 
 
-def experiment_text(name: str, trials_per_study: int, evaluations: int) -> str:
+def study_count(trials: int) -> int:
+    """Two studies, or more where a study would pass scitune's per-study limit (10,000 trials):
+    100,000 trials are 10 studies of 10,000."""
+    from scitune.config.experiment import MAX_TRIALS_PER_STUDY
+
+    return max(2, -(-trials // MAX_TRIALS_PER_STUDY))
+
+
+def experiment_text(name: str, trials_per_study: int, evaluations: int, studies: int = 2) -> str:
+    widths = ", ".join(str(64 * (i + 1)) for i in range(studies))
     return f"""\
 experiment: {name}
 goal: Does a wider layer lower validation error (store at scale)?
@@ -55,7 +64,7 @@ objective: {{metric: val_error, mode: min}}
 budget: {{trials_per_study: {trials_per_study}, max_train_steps: {evaluations * 10}, eval_every: 10}}
 search: {{algorithm: quasi_random, seed: 0}}
 hyperparameters:
-  scientific: {{width: [64, 128]}}
+  scientific: {{width: [{widths}]}}
   nuisance:
     learning_rate: {{low: 1.0e-4, high: 1.0e-1, scale: log}}
     weight_decay: {{low: 1.0e-6, high: 1.0e-2, scale: log}}
@@ -94,7 +103,8 @@ def plant(url: str, trials: int, evaluations: int, name: str = "store-scale", fi
     from scitune.run import prepare
     from scitune.store import Store
 
-    text = experiment_text(name, trials // 2, evaluations)
+    studies = study_count(trials)
+    text = experiment_text(name, trials // studies, evaluations, studies)
     experiment = parse_experiment(text)
     store = Store(url)
     start = time.perf_counter()
