@@ -181,3 +181,28 @@ def test_the_bootstrap_bands_match_drawing_every_index() -> None:
             cdf = np.searchsorted(sorted_values, ref, side="right") / len(values)
             spread = 4 * np.sqrt(q * (1 - q) / 2000) * len(values) + 2
             assert abs(rank_got - rank_ref) <= max(spread, 0.02 * len(values)) or cdf >= 1, (k, q, got, ref)
+
+
+def _every_index_lowest(rng: np.random.Generator, n: int, k: int, resamples: int) -> np.ndarray:
+    """The bootstrap as it was: all k indices of each draw, then their minimum."""
+    return rng.integers(0, n, size=(resamples, k)).min(axis=1)
+
+
+@pytest.mark.parametrize("floors", [
+    {"width=64": saturated, "width=256": improving(0.02)},
+    {"width=64": improving(0.05), "width=256": saturated},
+])
+def test_the_findings_do_not_depend_on_how_the_bootstrap_draws(floors, monkeypatch) -> None:
+    """Every finding, its evidence and the passed checks are the same with the direct draws and
+    with the old all-k-indices draws: the verdict reads the exact expected best, the draws only the plot."""
+    from scitune.analysis import budget
+
+    experiment, _ = planted_experiment(trials=48)
+    frames = planted_frames(experiment, _floor_outcome(floors))
+    fast = review(experiment, *frames, importance=False)
+    monkeypatch.setattr(budget, "_lowest_of", _every_index_lowest)
+    slow = review(experiment, *frames, importance=False)
+    assert [f.to_dict() for f in fast.findings] == [f.to_dict() for f in slow.findings]
+    assert fast.passed == slow.passed
+    assert [(c.last_doubling_gain, c.threshold, c.more_would_help, c.message, c.expected) for c in fast.budgets] == \
+        [(c.last_doubling_gain, c.threshold, c.more_would_help, c.message, c.expected) for c in slow.budgets]
