@@ -46,11 +46,12 @@ print(json.dumps({"s": wall, "rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru
 """
 
 
-PER_STUDY = 10_000  # scitune's limit of trials per study: 100,000 trials are 10 studies
+def study_count(trials: int) -> int:
+    """Two studies, or more where a study would pass scitune's per-study limit (10,000 trials):
+    100,000 trials are 10 studies of 10,000."""
+    from scitune.config.experiment import MAX_TRIALS_PER_STUDY
 
-
-def studies_for(trials: int) -> int:
-    return max(2, -(-trials // PER_STUDY))
+    return max(2, -(-trials // MAX_TRIALS_PER_STUDY))
 
 
 def experiment_text(name: str, trials_per_study: int, evaluations: int, studies: int = 2) -> str:
@@ -148,7 +149,7 @@ def plant(url: str, trials: int, evaluations: int, name: str = "store-scale", fi
     from scitune.run import prepare
     from scitune.store import Store
 
-    studies = studies_for(trials)
+    studies = study_count(trials)
     text = experiment_text(name, trials // studies, evaluations, studies)
     experiment = parse_experiment(text)
     store = Store(url)
@@ -352,7 +353,7 @@ def run(quick: bool, workdir: Path | None = None) -> dict[str, Any]:
     trials, evaluations, optuna_trials, read = (200, 2, 20, []) if quick else (100_000, 20, 500,
                                                                                 [10_000, 30_000, 100_000])
     result = Result("The store at scale: per-trial cost as a study grows, and reading it back",
-                    {"trials": trials, "studies": studies_for(trials), "evaluations": evaluations, "metrics": 3,
+                    {"trials": trials, "studies": study_count(trials), "evaluations": evaluations, "metrics": 3,
                      "optuna_trials": optuna_trials, "read_sizes": read})
     with scratch(workdir, "store_scale") as folder:
         measure(trials, evaluations, optuna_trials, read, None, folder, result)

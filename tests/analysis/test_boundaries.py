@@ -115,3 +115,20 @@ def test_best_trial_at_the_edge_of_divergence_suggests_warmup() -> None:
     found = [f for f in review(experiment, trials, metrics).findings if f.check == "infeasible"]
     assert found and all("warmup" in f.suggestion for f in found)
     assert "every trial with learning_rate >= " in found[0].evidence
+
+
+def test_positions_are_exactly_the_ranges_own_positions() -> None:
+    """The inlined position arithmetic gives RangeParam.position's numbers bit for bit, on log, linear
+    and integer ranges, and leaves out trials without a number (missing, None, bool, text)."""
+    from scitune.analysis.boundaries import _positions
+
+    rng = np.random.default_rng(5)
+    for param in (RangeParam("lr", 1e-5, 3e-1, "log"), RangeParam("dropout", 0.0, 0.7),
+                  RangeParam("layers", 1, 9, integer=True), RangeParam("wd", 1e-6, 1e-2, "log")):
+        values = [float(param.at(u)) for u in rng.random(200)] + [3, None, True, "x"]
+        frame = pd.DataFrame({"params": [{param.name: v} for v in values] + [None, {}]})
+        keep, pos = _positions(frame, param)
+        numbers = [isinstance(v, (int, float)) and not isinstance(v, bool) for v in values]
+        assert keep.tolist() == numbers + [False, False]
+        wanted = [v for v, ok in zip(values, numbers) if ok]
+        assert pos.tolist() == [param.position(float(v)) for v in wanted]

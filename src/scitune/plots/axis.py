@@ -127,12 +127,13 @@ def axis_plot_info(
     worse = (lambda a, b: a > b) if mode == "min" else (lambda a, b: a < b)
 
     # One pass over the trials; each panel then only formats its parameter.
+    values = done["best_value"].to_dict()  # a dict lookup per trial, not a frame lookup
     rows = [
         (
             r.study,
             int(r.trial),
             r.params if isinstance(r.params, dict) else {},
-            float(done.at[i, "best_value"]) if i in done.index else None,
+            float(values[i]) if i in values else None,
             r.best_step,
             r.reason,
             i in top_ids,
@@ -212,10 +213,13 @@ def _x_range(panel: AxisPanel) -> list[float]:
 
 def _groups(info: AxisPlotInfo, panel: AxisPanel) -> Iterator[tuple[str, Kind, bool, list[AxisPoint]]]:
     """A panel's feasible points by study, kind and top-k, the top-k last so they are drawn on top."""
+    groups: dict[tuple[bool, str, str], list[AxisPoint]] = {}
+    for p in panel.points:  # one pass, each group in the points' order
+        groups.setdefault((p.top, p.study, p.kind), []).append(p)
     for top in (False, True):
         for study in info.studies:
             for kind in ("completed", "beyond"):
-                pts = [p for p in panel.points if p.study == study and p.kind == kind and p.top == top]
+                pts = groups.get((top, study, kind))
                 if pts:
                     yield study, kind, top, pts  # type: ignore[misc]
 
@@ -267,14 +271,14 @@ def axis_figure(info: AxisPlotInfo) -> go.Figure:
             if legend:
                 shown.add(study)
             fig.add_trace(
-                go.Scatter(
-                    x=dodged(panel, k, len(info.studies), [p.x for p in pts]),
-                    y=[p.y for p in pts],
+                go.Scatter(  # arrays, not lists: plotly validates a list element by element
+                    x=np.asarray(dodged(panel, k, len(info.studies), [p.x for p in pts]), dtype=float),
+                    y=np.asarray([p.y for p in pts], dtype=float),
                     mode="markers",
                     name=study,
                     legendgroup=study,
                     showlegend=legend,
-                    hovertext=[p.hover for p in pts],
+                    hovertext=np.asarray([p.hover for p in pts], dtype=object),
                     hoverinfo="text",
                     marker=dict(
                         color=colors[study],
@@ -291,13 +295,13 @@ def axis_figure(info: AxisPlotInfo) -> go.Figure:
         if bad:
             fig.add_trace(
                 go.Scatter(
-                    x=[p.x for p in bad],
-                    y=[p.y for p in bad],
+                    x=np.asarray([p.x for p in bad], dtype=float),
+                    y=np.asarray([p.y for p in bad], dtype=float),
                     mode="markers",
                     name="infeasible",
                     legendgroup="infeasible",
                     showlegend="infeasible" not in shown,
-                    hovertext=[p.hover for p in bad],
+                    hovertext=np.asarray([p.hover for p in bad], dtype=object),
                     hoverinfo="text",
                     marker=dict(symbol="x", size=9, color=INFEASIBLE_COLOR, line=dict(width=1, color=INFEASIBLE_COLOR)),
                 ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -92,17 +93,18 @@ def best_step_figure(info: BestStepInfo) -> go.Figure:
             )
         )
     rest = [p for p in info.points if not p.top]
+    row = {study: i for i, study in enumerate(info.studies)}
     if rest:
         fig.add_trace(
-            go.Scatter(
-                x=[p.step for p in rest],
-                y=[info.studies.index(p.study) + jitter(p.trial, 0.5) for p in rest],
+            go.Scatter(  # arrays, not lists: plotly validates a list element by element
+                x=np.asarray([p.step for p in rest], dtype=float),
+                y=np.asarray([row[p.study] + jitter(p.trial, 0.5) for p in rest], dtype=float),
                 mode="markers",
                 name="other completed trials",
                 marker=dict(color=MUTED, size=6, opacity=0.6),
-                hovertext=[
+                hovertext=np.asarray([
                     f"{p.study} · trial #{p.trial}: best {info.metric} {p.value:.4g} at step {p.step}" for p in rest
-                ],
+                ], dtype=object),
                 hoverinfo="text",
             )
         )
