@@ -484,10 +484,11 @@ class StoreReads:
         # Past the valued trials: how many matched, then the rest of the page from those without one.
         n_valued = offset + len(ids) if ids else conn.execute(
             select(func.count()).select_from(joined).where(*valued)).scalar() or 0
-        has_value = select(rows.c.trial_id).where(rows.c.name == name, rows.c.value.is_not(None),
-                                                  rows.c.trial_id == trials.c.id).exists()
+        # The valued trials' ids read once (not a lookup per trial: SQLite would answer that from the
+        # name's index, every valued row per trial, minutes at 100,000 for the last page).
+        valued_ids = select(rows.c.trial_id).where(rows.c.name == name, rows.c.value.is_not(None))
         ids += conn.execute(
-            select(trials.c.id).where(*where, ~has_value).order_by(direction(trials.c.id))
+            select(trials.c.id).where(*where, trials.c.id.not_in(valued_ids)).order_by(direction(trials.c.id))
             .limit(limit - len(ids)).offset(max(0, offset - n_valued))
         ).scalars().all()
         return ids
