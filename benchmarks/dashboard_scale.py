@@ -60,6 +60,25 @@ hyperparameters:
 """
 
 
+def planted_trials(trials: int, evaluations: int):  # noqa: ANN201 - a generator of tuples
+    """The planted trials, study by study (2 studies of ``trials // 2``): (study index, number,
+    nuisance hyperparameters, val_error curve, diverged). The same trials for scitune's store here and
+    for Optuna's storage in dashboard_optuna.py (a diverged trial's values after its 4th are NaN)."""
+    rng = np.random.default_rng(0)
+    steps = np.arange(1, evaluations + 1) * 10
+    for s in range(2):
+        n = trials // 2
+        lr = 10 ** rng.uniform(-4, -1, n)
+        dropout = rng.uniform(0, 0.5, n)
+        wd = 10 ** rng.uniform(-6, -2, n)
+        floor = 0.05 + 0.04 * (np.log10(lr) + 2.5) ** 2 + 0.05 * dropout + 0.02 * s
+        diverged = rng.random(n) < 0.05
+        for i in range(n):
+            curve = floor[i] + 0.8 * np.exp(-steps / 40.0) + 0.002 * (steps / 200.0) + rng.normal(0, 0.003, len(steps))
+            yield s, i, {"learning_rate": float(lr[i]), "dropout": float(dropout[i]), "weight_decay": float(wd[i])}, \
+                curve, bool(diverged[i])
+
+
 def plant(url: str, trials: int, evaluations: int) -> float:
     """Write the experiment through the Store, then its trials and points with bulk inserts."""
     sys.path.insert(0, str(REPO / "src"))
@@ -78,30 +97,25 @@ def plant(url: str, trials: int, evaluations: int) -> float:
     exp = parse_experiment(TEXT.replace("50000", str(min(trials // 2, MAX_TRIALS_PER_STUDY))))
     store = Store(url)
     eid = store.ensure_experiment(exp.name, exp.goal, exp.canonical(), TEXT, "dash-scale.yaml")
-    rng = np.random.default_rng(0)
     steps = np.arange(1, evaluations + 1) * 10
     now = time.time() - trials
     trial_id = 0
-    for s, spec in enumerate(exp.studies()):
-        sid = store.ensure_study(eid, spec.name, spec.scientific, {"algorithm": "quasi_random"})
+    sids = [store.ensure_study(eid, spec.name, spec.scientific, {"algorithm": "quasi_random"})
+            for spec in exp.studies()]
+    widths = [spec.scientific["width"] for spec in exp.studies()]
+    batch = planted_trials(trials, evaluations)
+    for s, sid in enumerate(sids):
         n = trials // 2
-        lr = 10 ** rng.uniform(-4, -1, n)
-        dropout = rng.uniform(0, 0.5, n)
-        wd = 10 ** rng.uniform(-6, -2, n)
-        floor = 0.05 + 0.04 * (np.log10(lr) + 2.5) ** 2 + 0.05 * dropout + 0.02 * s
-        diverged = rng.random(n) < 0.05
         for start in range(0, n, 5000):
             rows, points = [], []
-            for i in range(start, min(n, start + 5000)):
+            for _ in range(start, min(n, start + 5000)):
+                _, i, hp, curve, bad = next(batch)
                 trial_id += 1
-                curve = floor[i] + 0.8 * np.exp(-steps / 40.0) + 0.002 * (steps / 200.0) + rng.normal(0, 0.003, len(steps))
-                bad = bool(diverged[i])
                 best = int(np.argmin(curve))
                 t0 = now + trial_id
                 rows.append({
                     "id": trial_id, "study_id": sid, "number": i, "seed": i, "attempts": 1, "host": "bench",
-                    "params": {"batch_size": 64, "width": spec.scientific["width"], "learning_rate": float(lr[i]),
-                               "dropout": float(dropout[i]), "weight_decay": float(wd[i])},
+                    "params": {"batch_size": 64, "width": widths[s], **hp},
                     "state": "infeasible" if bad else "completed", "reason": "diverged: val_error is nan" if bad else None,
                     "created_at": t0, "started_at": t0, "finished_at": t0 + 0.5, "heartbeat_at": t0 + 0.5,
                     "best_step": None if bad else int(steps[best]), "best_value": None if bad else float(curve[best]),
