@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -59,6 +60,25 @@ hyperparameters:
 """
 
 
+def planted_trials(trials: int, evaluations: int):  # noqa: ANN201 - a generator of tuples
+    """The planted trials, study by study (2 studies of ``trials // 2``): (study index, number,
+    nuisance hyperparameters, val_error curve, diverged). The same trials for scitune's store here and
+    for Optuna's storage in dashboard_optuna.py (a diverged trial's values after its 4th are NaN)."""
+    rng = np.random.default_rng(0)
+    steps = np.arange(1, evaluations + 1) * 10
+    for s in range(2):
+        n = trials // 2
+        lr = 10 ** rng.uniform(-4, -1, n)
+        dropout = rng.uniform(0, 0.5, n)
+        wd = 10 ** rng.uniform(-6, -2, n)
+        floor = 0.05 + 0.04 * (np.log10(lr) + 2.5) ** 2 + 0.05 * dropout + 0.02 * s
+        diverged = rng.random(n) < 0.05
+        for i in range(n):
+            curve = floor[i] + 0.8 * np.exp(-steps / 40.0) + 0.002 * (steps / 200.0) + rng.normal(0, 0.003, len(steps))
+            yield s, i, {"learning_rate": float(lr[i]), "dropout": float(dropout[i]), "weight_decay": float(wd[i])}, \
+                curve, bool(diverged[i])
+
+
 def plant(url: str, trials: int, evaluations: int) -> float:
     """Write the experiment through the Store, then its trials and points with bulk inserts."""
     sys.path.insert(0, str(REPO / "src"))
@@ -77,30 +97,25 @@ def plant(url: str, trials: int, evaluations: int) -> float:
     exp = parse_experiment(TEXT.replace("50000", str(min(trials // 2, MAX_TRIALS_PER_STUDY))))
     store = Store(url)
     eid = store.ensure_experiment(exp.name, exp.goal, exp.canonical(), TEXT, "dash-scale.yaml")
-    rng = np.random.default_rng(0)
     steps = np.arange(1, evaluations + 1) * 10
     now = time.time() - trials
     trial_id = 0
-    for s, spec in enumerate(exp.studies()):
-        sid = store.ensure_study(eid, spec.name, spec.scientific, {"algorithm": "quasi_random"})
+    sids = [store.ensure_study(eid, spec.name, spec.scientific, {"algorithm": "quasi_random"})
+            for spec in exp.studies()]
+    widths = [spec.scientific["width"] for spec in exp.studies()]
+    batch = planted_trials(trials, evaluations)
+    for s, sid in enumerate(sids):
         n = trials // 2
-        lr = 10 ** rng.uniform(-4, -1, n)
-        dropout = rng.uniform(0, 0.5, n)
-        wd = 10 ** rng.uniform(-6, -2, n)
-        floor = 0.05 + 0.04 * (np.log10(lr) + 2.5) ** 2 + 0.05 * dropout + 0.02 * s
-        diverged = rng.random(n) < 0.05
         for start in range(0, n, 5000):
             rows, points = [], []
-            for i in range(start, min(n, start + 5000)):
+            for _ in range(start, min(n, start + 5000)):
+                _, i, hp, curve, bad = next(batch)
                 trial_id += 1
-                curve = floor[i] + 0.8 * np.exp(-steps / 40.0) + 0.002 * (steps / 200.0) + rng.normal(0, 0.003, len(steps))
-                bad = bool(diverged[i])
                 best = int(np.argmin(curve))
                 t0 = now + trial_id
                 rows.append({
                     "id": trial_id, "study_id": sid, "number": i, "seed": i, "attempts": 1, "host": "bench",
-                    "params": {"batch_size": 64, "width": spec.scientific["width"], "learning_rate": float(lr[i]),
-                               "dropout": float(dropout[i]), "weight_decay": float(wd[i])},
+                    "params": {"batch_size": 64, "width": widths[s], **hp},
                     "state": "infeasible" if bad else "completed", "reason": "diverged: val_error is nan" if bad else None,
                     "created_at": t0, "started_at": t0, "finished_at": t0 + 0.5, "heartbeat_at": t0 + 0.5,
                     "best_step": None if bad else int(steps[best]), "best_value": None if bad else float(curve[best]),
@@ -111,6 +126,11 @@ def plant(url: str, trials: int, evaluations: int) -> float:
             with store.engine.begin() as conn:
                 conn.execute(insert(trials_table), rows)
                 conn.execute(insert(metrics_table), points)
+    if store.engine.dialect.name == "postgresql":
+        # What autovacuum does within a minute or two of a bulk load (statistics, visibility map),
+        # done at once so the first measured pages do not race it.
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     store.close()
     return time.perf_counter() - started
 
@@ -133,7 +153,95 @@ def hwm_mb(pid: int) -> float:
     return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
 
 
-def measure(url: str, trials: int) -> dict:
+LIVE_TRAINER = """
+import math, time
+
+def train(hp, trial):
+    for step in range(1, trial.max_train_steps + 1):
+        time.sleep(hp["step_seconds"])
+        if trial.should_eval(step):
+            loss = (math.log10(hp["learning_rate"]) + 2.0) ** 2 + 1.0 / step
+            trial.report(step, train_loss=loss, val_loss=loss + 0.1, val_error=loss / 10)
+"""
+LIVE = """\
+experiment: live
+goal: Does width change the toy trainer's validation error (trained while the dashboard serves 100,000 trials)?
+train: livetrainer:train
+objective: {metric: val_error, mode: min}
+budget: {trials_per_study: TRIALS, max_train_steps: 20, eval_every: 2}
+search: {algorithm: quasi_random, seed: 0}
+hyperparameters:
+  scientific: {width: [8, 16]}
+  nuisance:
+    learning_rate: {low: 1.0e-4, high: 1.0e-1, scale: log}
+  fixed: {step_seconds: 0.1}
+"""
+
+
+def live_updates(base: str, url: str, folder: Path, trials_per_study: int, pages: dict) -> dict:
+    """``scitune run`` with 2 workers trains a small experiment into the big store while the dashboard
+    serves it. Its ``/version`` is polled every 0.1 s (the page polls every 1 s): the delay from a
+    trial's finish (its ``finished_at`` in the store) to the first poll that counts it; and the big
+    experiment's table pages, timed meanwhile."""
+    sys.path.insert(0, str(REPO / "src"))
+    from scitune.store.readonly import ReadOnlyStore
+
+    work = folder / "live"
+    work.mkdir(exist_ok=True)
+    (work / "livetrainer.py").write_text(LIVE_TRAINER)
+    (work / "live.yaml").write_text(LIVE.replace("TRIALS", str(trials_per_study)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(work), str(REPO / "src")])}
+    env.pop("SCITUNE_STORE", None)
+    runner = subprocess.Popen([sys.executable, "-m", "scitune", "run", "live.yaml", "--store", url, "--workers", "2"],
+                              cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen: list[tuple[float, int]] = []  # (when, finished) at each poll
+    version_ms: list[float] = []
+    page_ms: dict[str, list[float]] = {label: [] for label in pages}
+    labels = list(pages)
+    started = time.time()
+    try:
+        k = 0
+        while runner.poll() is None and time.time() - started < 600:
+            try:
+                t0 = time.perf_counter()
+                with urllib.request.urlopen(f"{base}/api/e/live/version", timeout=60) as r:
+                    version = json.loads(r.read())
+                version_ms.append(1000 * (time.perf_counter() - t0))
+                seen.append((time.time(), version["finished"]))
+            except urllib.error.HTTPError:  # the run has not written its experiment yet
+                pass
+            if k % 10 == 5:  # a table page of the big experiment about once a second
+                label = labels[(k // 10) % len(labels)]
+                page_ms[label].append(1000 * get(f"{base}/api/e/{NAME}/trials{pages[label]}")[0])
+            k += 1
+            time.sleep(0.1)
+        if runner.returncode not in (0, None):
+            raise RuntimeError("the live run failed: " + runner.stderr.read().decode()[-2000:])
+    finally:
+        if runner.poll() is None:
+            os.kill(runner.pid, signal.SIGINT)
+            runner.wait(timeout=60)
+    store = ReadOnlyStore(url)
+    frame = store.trials("live")
+    store.close()
+    finishes = sorted(float(f) for f in frame["finished_at"].dropna())
+    delays = []
+    for n, finished_at in enumerate(finishes, start=1):  # the n-th finish shows when a poll counts n
+        shown = next((when for when, count in seen if count >= n), None)
+        if shown is not None:
+            delays.append(shown - finished_at)
+    return {
+        "live_trials": len(finishes), "live_run_s": round(time.time() - started, 1),
+        "live_delay_s": {"median": round(statistics.median(delays), 3), "max": round(max(delays), 3),
+                         "n": len(delays)} if delays else None,
+        "live_version_ms_median": round(statistics.median(version_ms), 1) if version_ms else None,
+        "table_page_ms_during_live": {label: round(statistics.median(v), 1) if v else None
+                                      for label, v in page_ms.items()},
+        "table_page_ms_during_live_max": round(max((x for v in page_ms.values() for x in v), default=0), 1),
+    }
+
+
+def measure(url: str, trials: int, folder: Path | None = None, live_trials: int = 0) -> dict:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     env.pop("SCITUNE_DASHBOARD_TOKEN", None)
@@ -168,6 +276,8 @@ def measure(url: str, trials: int) -> dict:
             "by learning_rate desc, offset 20,000": "?limit=50&offset=20000&sort=param:learning_rate&desc=1",
             "one study, lr in [1e-3, 1e-2], by objective": "?limit=50&study=width%3D64&range=learning_rate:0.001:0.01&sort=best_value",
             "infeasible only, by finish time": "?limit=50&state=infeasible&sort=finished_at&desc=1",
+            "two ranges (lr, dropout), by objective": "?limit=50&range=learning_rate:0.001:0.01&range=dropout:0:0.2&sort=best_value",
+            "completed + lr range, by lr, offset 5,000": "?limit=50&offset=5000&state=completed&range=learning_rate:0.001:0.01&sort=param:learning_rate",
         }
 
         def table_pages() -> dict:
@@ -186,6 +296,9 @@ def measure(url: str, trials: int) -> dict:
         out["trial_page_ms"] = round(1000 * statistics.median(
             get(f"{base}/api/t/{max(1, trials * k // 10)}")[0] for k in (2, 5, 8)), 1)
         out["parallel_top1000_s"], _ = get(f"{exp}/parallel?study=width%3D64&top=1000&log=1")
+        if live_trials and folder is not None:
+            out.update(live_updates(base, url, folder, live_trials, pages))
+            out["loadavg_after_live"] = Path("/proc/loadavg").read_text().split()[0]
         children = [c for task in Path(f"/proc/{server.pid}/task").iterdir()
                     for c in (task / "children").read_text().split()]
         out["checks_process_peak_rss_mb"] = max((hwm_mb(int(c)) for c in children), default=None)
@@ -207,6 +320,8 @@ def main() -> None:
     parser.add_argument("--store", help="an empty PostgreSQL database URL (default: a new SQLite file)")
     parser.add_argument("--keep", type=Path, help="folder for the SQLite store (kept)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--live", type=int, default=8, metavar="N",
+                        help="trials per study of the small experiment trained live by 2 workers (0: none)")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="dash-scale-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -215,12 +330,17 @@ def main() -> None:
         planted = None  # reuse a kept store
     else:
         planted = plant(url, args.trials, args.evaluations)
+    load = Path("/proc/loadavg").read_text().split()[0]
     result = {"trials": args.trials, "evaluations": args.evaluations, "metrics": 3,
-              "store": url.split("@")[-1], "plant_s": planted and round(planted, 1), **measure(url, args.trials)}
+              "store": url.split("@")[-1], "plant_s": planted and round(planted, 1), "loadavg_at_start": load,
+              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              **measure(url, args.trials, folder, args.live)}
     goals = {"first page < 2 s": result["first_page_s"] < 2,
              "table page < 200 ms": max(result["table_page_ms"].values()) < 200,
              "overview < 3 s (summary; the checks fill in after checks_ready_s)": result["overview_first_s"] < 3,
              "server memory < 1 GB": result["server_peak_rss_mb"] < 1024}
+    if result.get("live_delay_s"):
+        goals["live update within 2 s of a finish (0.1 s polls; the page polls every 1 s)"] = result["live_delay_s"]["max"] < 2
     result["goals"] = goals
     print(json.dumps(result, indent=2))
     if args.json:

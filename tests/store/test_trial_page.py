@@ -104,11 +104,11 @@ def test_objective_pages_walk_the_objective_index_without_a_sort(tmp_path) -> No
     store.close()
 
 
-def _param_store(path: str) -> tuple[Store, int]:
+def _param_store(url: str) -> tuple[Store, int]:
     """Two studies of 30 trials whose "lr" has ties, nulls and is missing from some trials."""
     from scitune.store.schema import trials
 
-    store = Store(f"sqlite:///{path}")
+    store = Store(url if "://" in url else f"sqlite:///{url}")
     eid = store.ensure_experiment("e", "g", {"x": 1}, "t")
     sids = [store.ensure_study(eid, name, {"w": i}, {}) for i, name in enumerate(("a", "b"))]
     rows = []
@@ -116,55 +116,76 @@ def _param_store(path: str) -> tuple[Store, int]:
         params = {"w": i % 2} if i % 9 == 4 else {"lr": None if i % 11 == 5 else (i * 37 % 7) / 10, "w": i % 2}
         rows.append({"id": i + 1, "study_id": sids[i % 2], "number": i // 2, "seed": i, "attempts": 1,
                      "params": params, "state": "infeasible" if i % 5 == 1 else "completed",
-                     "created_at": float(i), "best_value": float(i)})
+                     "created_at": float(i), "best_value": float(i * 13 % 9)})
     with store.engine.begin() as conn:
         conn.execute(insert(trials), rows)
     return store, eid
 
 
-def _pages_by_lr(store: Store, eid: int) -> dict:
-    """Every filter and direction, paged 7 rows at a time through the end."""
+# Ranges: none, one, one on a hyperparameter some trials lack, two at once, and an open one (no filter).
+_RANGES = ({}, {"lr": (0.2, None)}, {"lr": (0.1, 0.5), "w": (None, 0)}, {"w": (1, 1), "lr": (None, 0.4)},
+           {"lr": (None, None)})
+_SORTS = ("param:lr", "best_value", "id")
+
+
+def _pages(store: Store, eid: int, sorts: tuple[str, ...] = _SORTS) -> dict:
+    """Every sort, range and direction, each with one of the four study and state filters in turn,
+    paged 25 rows at a time through the end (a page crosses from valued to missing trials)."""
     out = {}
-    for study in (None, "b"):
-        for states in ((), ("completed",)):
-            for ranges in ({}, {"lr": (0.2, None)}):
-                for descending in (False, True):
-                    got = []
-                    for offset in range(0, 63, 7):
-                        page, total = store.trial_page(eid, study=study, states=states, ranges=ranges,
-                                                       sort="param:lr", descending=descending, limit=7, offset=offset)
-                        got += page["id"].tolist()
-                    out[study, states, tuple(ranges), descending] = (total, got)
+    scopes = [(study, states) for study in (None, "b") for states in ((), ("completed",))]
+    combos = [(sort, ranges, descending) for sort in sorts for ranges in _RANGES for descending in (False, True)]
+    for k, (sort, ranges, descending) in enumerate(combos):
+        study, states = scopes[k % len(scopes)]
+        got = []
+        for offset in range(0, 75, 25):
+            page, total = store.trial_page(eid, study=study, states=states, ranges=ranges, sort=sort,
+                                           descending=descending, limit=25, offset=offset)
+            got += page["id"].tolist()
+        out[sort, study, states, tuple(ranges.items()), descending] = (total, got)
     return out
 
 
-def test_hyperparameter_pages_from_parameter_rows_equal_the_json_sort(tmp_path) -> None:
-    """SQLite pages a hyperparameter sort from its parameter rows; every page (missing and null
-    values last, ties by id) must be the JSON column's sort, and stay so as trials come and go."""
+def _expected(every, sort: str, study, states, ranges, descending: bool) -> list[int]:
+    """The page order pandas gives: filtered, sorted by the key (missing or null last), ties by id."""
+    rows = every[(every["study"] == study) | (study is None)]
+    rows = rows[rows["state"].isin(states)] if states else rows
+    for name, (low, high) in ranges:
+        value = rows["params"].map(lambda p, name=name: p.get(name))
+        keep = value.map(lambda v, low=low, high=high: (low is None and high is None) or (
+            v is not None and (low is None or v >= low) and (high is None or v <= high)))
+        rows = rows[keep]
+    key = rows["params"].map(lambda p: p.get(sort[6:])) if sort.startswith("param:") else rows[sort]
+    valued = rows.assign(key=key)[key.notna()].sort_values(["key", "id"], ascending=not descending)
+    return valued["id"].tolist() + rows[key.isna()].sort_values("id", ascending=not descending)["id"].tolist()
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_pages_from_parameter_rows_equal_the_json_filter_and_sort(store_url: str) -> None:
+    """Both stores page a hyperparameter sort, and count and filter parameter ranges (several at
+    once, with a state filter), from their parameter rows; every page (missing and null values last,
+    ties by id) must be what pandas gives on the JSON column, and stay so as trials come and go."""
     from scitune.store.schema import PARAM_ROWS
 
-    store, eid = _param_store(str(tmp_path / "s.db"))
+    store, eid = _param_store(store_url)
     every, _ = store.trial_page(eid, limit=100)
-    for (study, states, ranges, descending), (total, got) in _pages_by_lr(store, eid).items():
-        rows = every[(every["study"] == study) | (study is None)]
-        rows = rows[rows["state"].isin(states)] if states else rows
-        lr = rows["params"].map(lambda p: p.get("lr"))
-        if ranges:
-            rows, lr = rows[lr.map(lambda v: v is not None and v >= 0.2)], lr[lr.map(lambda v: v is not None and v >= 0.2)]
-        valued = rows.assign(lr=lr)[lr.notna()].sort_values(["lr", "id"], ascending=not descending)
-        expected = valued["id"].tolist() + rows[lr.isna()].sort_values("id", ascending=not descending)["id"].tolist()
-        assert total == len(expected) and got == expected, (study, states, ranges, descending)
-    # The JSON column's own sort (a store without parameter rows) gives the same pages.
+    pages = _pages(store, eid)
+    for (sort, study, states, ranges, descending), (total, got) in pages.items():
+        expected = _expected(every, sort, study, states, ranges, descending)
+        assert total == len(expected) and got == expected, (sort, study, states, ranges, descending)
+    # The JSON column's own filters and sort (a store without parameter rows) give the same pages.
     with store.engine.begin() as conn:
         rows_before = conn.exec_driver_sql(f"SELECT count(*) FROM {PARAM_ROWS}").scalar()
         conn.exec_driver_sql(f"DROP TABLE {PARAM_ROWS}")
-    from_json = _pages_by_lr(store, eid)
+        if store.engine.dialect.name == "postgresql":  # as a store from before them: no triggers either
+            for event in ("insert", "update", "delete"):
+                conn.exec_driver_sql(f"DROP TRIGGER tr_{PARAM_ROWS}_{event} ON trials")
+    assert _pages(store, eid, sorts=("param:lr",)) == {k: v for k, v in pages.items() if k[0] == "param:lr"}
     store.close()
     reopened = Store(store.url)  # an older store: its trials' parameters are copied in on open
     with reopened.engine.begin() as conn:
         refilled = conn.exec_driver_sql(f"SELECT count(*) FROM {PARAM_ROWS}").scalar()
     assert refilled == rows_before == sum(len(p) for p in every["params"])  # one row per (trial, name)
-    assert _pages_by_lr(reopened, eid) == from_json
+    assert _pages(reopened, eid, sorts=("param:lr",)) == {k: v for k, v in pages.items() if k[0] == "param:lr"}
     reopened.delete_experiment("e")  # its trials' rows go with them
     with reopened.engine.begin() as conn:
         assert conn.exec_driver_sql(f"SELECT count(*) FROM {PARAM_ROWS}").scalar() == 0
@@ -188,6 +209,27 @@ def test_hyperparameter_pages_walk_the_parameter_index_without_a_sort(tmp_path) 
             with sqlite3.connect(tmp_path / "s.db") as conn:
                 plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params))
             assert "ix_trial_params_order" in plan and "TEMP B-TREE" not in plan, plan
+    store.close()
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_trial_whose_params_are_not_numbers_is_still_written(store_url: str) -> None:
+    """The parameter rows' triggers must never fail a trial's insert or update: text, lists, objects,
+    booleans and numbers beyond a float's range are written, and every such trial is on the pages."""
+    from scitune.store.schema import trials
+
+    store, eid = _param_store(store_url)
+    odd = ["relu", [1, 2], {"a": 1}, True, "1e999", " 2.5 "]
+    with store.engine.begin() as conn:
+        conn.execute(insert(trials), [{"id": 61 + k, "study_id": 1, "number": 99 + k, "seed": 0, "attempts": 0,
+                                       "params": {"lr": v}, "state": "pending", "created_at": 0.0}
+                                      for k, v in enumerate(odd)])
+        conn.execute(trials.update().where(trials.c.id == 61).values(params={"lr": "tanh", "x": [3]}))
+    for descending in (False, True):
+        page, total = store.trial_page(eid, sort="param:lr", descending=descending, limit=100)
+        assert total == 66 and sorted(page["id"]) == list(range(1, 67))
+    _, ranged = store.trial_page(eid, ranges={"lr": (2, 3)})
+    assert ranged >= 1  # " 2.5 " reads as a number on both stores
     store.close()
 
 

@@ -41,7 +41,23 @@ KindFilter = StudyKind | str | None
 _IDS_PER_QUERY = 20_000  # trial ids inlined per metrics query (SQL text stays well under a megabyte)
 _ROWS_PER_FRAME = 200_000
 _LARGEST = 1.7976931348623157e308  # the largest finite float: a bound that keeps out infinities
-_PARAM_ROWS_TABLE = table(PARAM_ROWS, column("name"), column("value"), column("trial_id"), column("study_id"))  # SQLite only
+_PARAM_ROWS_TABLE = table(PARAM_ROWS, column("name"), column("value"), column("trial_id"), column("study_id"))
+
+
+def _range_terms(rows: Any, name: str, low: float | None, high: float | None) -> list[Any]:
+    """A hyperparameter range on parameter rows: the name, then either bound (the paged read's JSON
+    comparison, on the value the rows hold)."""
+    terms = [rows.c.name == name]
+    if low is not None:
+        terms.append(rows.c.value >= float(low))
+    if high is not None:
+        terms.append(rows.c.value <= float(high))
+    return terms
+
+
+def _in_range(name: str, low: float | None, high: float | None) -> Any:
+    """The ids of the trials whose ``name`` lies in [low, high], off the parameter rows' index."""
+    return select(_PARAM_ROWS_TABLE.c.trial_id).where(*_range_terms(_PARAM_ROWS_TABLE, name, low, high))
 
 
 def _json_values(raw: list[Any]) -> list[Any]:
@@ -356,15 +372,10 @@ class StoreReads:
             scope.append(studies.c.kind == str(kind))
         if study is not None:
             scope.append(studies.c.name == study)
-        where = [trials.c.study_id.in_(select(studies.c.id).where(*scope).scalar_subquery())]
-        if states:
-            where.append(trials.c.state.in_([str(s) for s in states]))
-        for name, (low, high) in (ranges or {}).items():
-            value = trials.c.params[name].as_float()
-            if low is not None:
-                where.append(value >= float(low))
-            if high is not None:
-                where.append(value <= float(high))
+        sqlite = self.engine.dialect.name == "sqlite"
+        in_scope = select(studies.c.id).where(*scope).scalar_subquery()
+        bounded = {name: (low, high) for name, (low, high) in (ranges or {}).items()
+                   if low is not None or high is not None}
         if sort.startswith("param:"):
             key = trials.c.params[sort.removeprefix("param:")].as_float()
         elif sort == "study":
@@ -383,49 +394,53 @@ class StoreReads:
         columns = [trials.c.id, studies.c.name.label("study"), trials.c.number.label("trial"), trials.c.state,
                    trials.c.reason, trials.c.params, trials.c.seed, trials.c.best_step, trials.c.best_value,
                    trials.c.started_at, trials.c.finished_at, trials.c.host, trials.c.attempts]
-        paged = where
-        if sort == "best_value" and self.engine.dialect.name == "sqlite":
-            # The objective index holds (best_value, id, study_id, state): walked in order it gives
-            # the page without a sort. SQLite has no statistics here, so its planner would rather
-            # take the study or state index and sort every trial it finds (0.1-0.3 s at 100,000);
-            # the same filters written as expressions (study_id + 0, state || '') are ones no index
-            # answers, so it walks the objective index and checks them on its entries. A store
-            # opened read-only before that index existed still gets the right page, only slower.
-            paged = list(where)
-            paged[0] = (trials.c.study_id + 0).in_(select(studies.c.id).where(*scope).scalar_subquery())
+        by_param = sort.startswith("param:")
+        # SQLite has no statistics here, so for the objective and hyperparameter sorts its planner would
+        # rather take the study or state index (or the range's trial ids) and sort every trial it finds
+        # (0.1-0.3 s at 100,000); the same filters written as expressions (study_id + 0, state || '',
+        # id + 0) are ones no index answers, so it walks the sort's own index in order and checks them
+        # on the entries it reaches. PostgreSQL's planner has statistics and gets the filters as written.
+        walk = sqlite and (sort == "best_value" or by_param)
+
+        def filters(param_rows: bool, hide: bool) -> list[Any]:
+            """The page's filters on trials; ``hide``: in the forms no SQLite index answers."""
+            out = [((trials.c.study_id + 0) if hide else trials.c.study_id).in_(in_scope)]
             if states:
-                paged[1] = (trials.c.state + "").in_([str(s) for s in states])
-        sqlite = self.engine.dialect.name == "sqlite"
-        by_param = sort.startswith("param:") and sqlite
-        # One hyperparameter range, bounded, and no state filter: counted off the parameter rows'
-        # index (the study is on the row) instead of parsing every trial's JSON.
-        one_range = next(iter((ranges or {}).items())) if len(ranges or {}) == 1 and not states else None
-        if one_range is not None and one_range[1] == (None, None):
-            one_range = None
-        if by_param:
-            paged = list(where)
-            paged[0] = (trials.c.study_id + 0).in_(select(studies.c.id).where(*scope).scalar_subquery())
-            if states:
-                paged[1] = (trials.c.state + "").in_([str(s) for s in states])
-        with self._read() as conn:
-            param_rows = sqlite and (by_param or one_range is not None) and conn.execute(
-                text("SELECT 1 FROM sqlite_master WHERE name = :n"), {"n": PARAM_ROWS}).first() is not None
-            if param_rows and one_range is not None:
-                name, (low, high) = one_range
-                counted = [_PARAM_ROWS_TABLE.c.name == name,
-                           _PARAM_ROWS_TABLE.c.study_id.in_(select(studies.c.id).where(*scope).scalar_subquery())]
+                out.append(((trials.c.state + "") if hide else trials.c.state).in_([str(s) for s in states]))
+            for name, (low, high) in bounded.items():
+                if param_rows:  # the trials whose row for that hyperparameter is in range
+                    out.append(((trials.c.id + 0) if hide else trials.c.id).in_(_in_range(name, low, high)))
+                    continue
+                value = trials.c.params[name].as_float()
                 if low is not None:
-                    counted.append(_PARAM_ROWS_TABLE.c.value >= float(low))
+                    out.append(value >= float(low))
                 if high is not None:
-                    counted.append(_PARAM_ROWS_TABLE.c.value <= float(high))
-                total = conn.execute(select(func.count()).select_from(_PARAM_ROWS_TABLE).where(*counted)).scalar()
+                    out.append(value <= float(high))
+            return out
+
+        with self._read() as conn:
+            param_rows = (by_param or bool(bounded)) and self._has_param_rows(conn)
+            where = filters(param_rows, hide=False)
+            paged = filters(param_rows, hide=walk)
+            if param_rows and bounded:
+                # Counted off the first range's rows (their index holds the value and the study), the
+                # other ranges and the states checked on each: no trial's JSON is parsed.
+                rows_table = _PARAM_ROWS_TABLE
+                name, (low, high) = next(iter(bounded.items()))
+                counted = [*_range_terms(rows_table, name, low, high), rows_table.c.study_id.in_(in_scope)]
+                counted += [rows_table.c.trial_id.in_(_in_range(other, lo, hi))
+                            for other, (lo, hi) in list(bounded.items())[1:]]
+                counted_from: Any = rows_table
+                if states:
+                    counted_from = rows_table.join(trials, trials.c.id == rows_table.c.trial_id)
+                    counted.append(trials.c.state.in_([str(s) for s in states]))
+                total = conn.execute(select(func.count()).select_from(counted_from).where(*counted)).scalar()
             else:
                 total = conn.execute(select(func.count()).select_from(trials).where(*where)).scalar()
             # Sort and skip over (key, id) alone, then read the page's rows whole: the database then
             # never sorts or steps over 100,000 rows with their parameters and reasons.
             if by_param and param_rows:
-                ids = self._page_by_param_rows(conn, sort.removeprefix("param:"),
-                                               select(studies.c.id).where(*scope).scalar_subquery(), paged,
+                ids = self._page_by_param_rows(conn, sort.removeprefix("param:"), in_scope, paged,
                                                descending, int(limit), int(offset))
             else:
                 ids = conn.execute(
@@ -439,9 +454,19 @@ class StoreReads:
         return frame, int(total or 0)
 
     @staticmethod
+    def _has_param_rows(conn: Connection) -> bool:
+        """Whether the store has its parameter rows (a store opened read-only before they existed has
+        not: it is paged from the JSON column)."""
+        if conn.dialect.name == "sqlite":
+            return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = :n"), {"n": PARAM_ROWS}).first() is not None
+        if conn.dialect.name == "postgresql":
+            return conn.execute(text("SELECT to_regclass(:n) IS NOT NULL"), {"n": PARAM_ROWS}).scalar() is True
+        return False
+
+    @staticmethod
     def _page_by_param_rows(conn: Connection, name: str, scope: Any, where: list[Any], descending: bool,
                             limit: int, offset: int) -> list[int]:
-        """A page of trial ids by one hyperparameter, read from SQLite's parameter rows: the trials
+        """A page of trial ids by one hyperparameter, read from the parameter rows: the trials
         with a value in (value, id) order off their index, the filters checked on each trial it
         reaches; then, as the JSON sort puts them, the trials without one (missing or null), by id."""
         rows = _PARAM_ROWS_TABLE
@@ -459,10 +484,11 @@ class StoreReads:
         # Past the valued trials: how many matched, then the rest of the page from those without one.
         n_valued = offset + len(ids) if ids else conn.execute(
             select(func.count()).select_from(joined).where(*valued)).scalar() or 0
-        has_value = select(rows.c.trial_id).where(rows.c.name == name, rows.c.value.is_not(None),
-                                                  rows.c.trial_id == trials.c.id).exists()
+        # The valued trials' ids read once (not a lookup per trial: SQLite would answer that from the
+        # name's index, every valued row per trial, minutes at 100,000 for the last page).
+        valued_ids = select(rows.c.trial_id).where(rows.c.name == name, rows.c.value.is_not(None))
         ids += conn.execute(
-            select(trials.c.id).where(*where, ~has_value).order_by(direction(trials.c.id))
+            select(trials.c.id).where(*where, trials.c.id.not_in(valued_ids)).order_by(direction(trials.c.id))
             .limit(limit - len(ids)).offset(max(0, offset - n_valued))
         ).scalars().all()
         return ids

@@ -30,6 +30,8 @@ from scitune.store.retry import retrying
 from scitune.store.schema import (
     ADDED_INDEXES,
     PARAM_ROWS,
+    PG_PARAM_ROWS,
+    PG_PARAM_ROWS_FILL,
     SCHEMA_VERSION,
     SQLITE_PARAM_ROWS,
     SQLITE_PARAM_ROWS_FILL,
@@ -160,6 +162,9 @@ class Store(StoreReads):
                 if conn.dialect.name == "sqlite":
                     for statement in SQLITE_PARAM_ROWS:
                         conn.exec_driver_sql(statement)
+                elif conn.dialect.name == "postgresql":
+                    for statement in PG_PARAM_ROWS:
+                        conn.exec_driver_sql(statement)
                 conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
                 return
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
@@ -181,6 +186,10 @@ class Store(StoreReads):
                         conn.exec_driver_sql(statement)
                     if PARAM_ROWS not in tables:  # an older store: its trials' parameters, once
                         conn.exec_driver_sql(SQLITE_PARAM_ROWS_FILL)
+                elif conn.dialect.name == "postgresql" and PARAM_ROWS not in tables:  # PostgreSQL: the rows' table, triggers, and its trials, once
+                    for statement in PG_PARAM_ROWS:
+                        conn.exec_driver_sql(statement)
+                    conn.exec_driver_sql(PG_PARAM_ROWS_FILL)
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"store {self.url} has schema version {version}, newer than this scitune understands "
