@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, Text, column, func, select, table, text, type_coerce
 
 from scitune.errors import NotFoundError
@@ -36,6 +35,19 @@ from scitune.store.schema import (
     test_results,
     trials,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    class _Pandas:
+        """pandas, imported on first use: ``scitune status`` reads plain rows and never needs it."""
+
+        def __getattr__(self, name: str) -> Any:
+            import pandas
+
+            return getattr(pandas, name)
+
+    pd = _Pandas()
 
 KindFilter = StudyKind | str | None
 _IDS_PER_QUERY = 20_000  # trial ids inlined per metrics query (SQL text stays well under a megabyte)
@@ -218,6 +230,11 @@ class StoreReads:
     def state_counts(self, experiment_id: int, kind: KindFilter = StudyKind.SEARCH) -> pd.DataFrame:
         """Trials by study and state, counted in the database (``status`` of 100,000 trials reads a
         few rows instead of every trial): columns study, state, count."""
+        return pd.DataFrame(self.state_count_rows(experiment_id, kind), columns=["study", "state", "count"])
+
+    @retrying
+    def state_count_rows(self, experiment_id: int, kind: KindFilter = StudyKind.SEARCH) -> list[tuple[str, str, int]]:
+        """:meth:`state_counts` as plain (study, state, count) triples."""
         query = (
             select(studies.c.name, trials.c.state, func.count())
             .join(studies, studies.c.id == trials.c.study_id)
@@ -228,7 +245,7 @@ class StoreReads:
             query = query.where(studies.c.kind == str(kind))
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return pd.DataFrame([tuple(r) for r in rows], columns=["study", "state", "count"])
+        return [(str(study), str(state), int(count)) for study, state, count in rows]
 
     @retrying
     def best_candidates(self, experiment: str, mode: str, kind: KindFilter = StudyKind.SEARCH) -> pd.DataFrame:
@@ -236,6 +253,21 @@ class StoreReads:
         trials whose finite objective equals the study's best one (ties included). The database
         narrows 100,000 trials to these few; :func:`scitune.analysis.ranking.ranked` over them gives
         the same first trial per study as over every trial, and stays the one rule."""
+        return self._trials_frame(self._best_candidates_query(experiment, mode, kind))
+
+    @retrying
+    def best_candidate_rows(self, experiment: str, mode: str,
+                            kind: KindFilter = StudyKind.SEARCH) -> list[dict[str, Any]]:
+        """:meth:`best_candidates` as plain rows (a dict per trial, the frame's columns)."""
+        with self._read() as conn:
+            result = conn.execute(self._best_candidates_query(experiment, mode, kind))
+            names = list(result.keys())
+            rows = [dict(zip(names, row)) for row in result.all()]
+        for row in rows:
+            row["params"] = _json_values([row["params"]])[0]
+        return rows
+
+    def _best_candidates_query(self, experiment: str, mode: str, kind: KindFilter) -> Any:
         exp = self.experiment(experiment)
         finite = (trials.c.best_value > -_LARGEST) & (trials.c.best_value < _LARGEST)  # not NULL (NaN), not +-inf
         best_of = func.min if mode == "min" else func.max
@@ -252,7 +284,7 @@ class StoreReads:
         query = self._trials_query(exp.id, kind).join(
             best, (best.c.study_id == trials.c.study_id) & (best.c.value == trials.c.best_value)
         ).where(*done)
-        return self._trials_frame(query)
+        return query
 
     def _trials_query(self, experiment_id: int, kind: KindFilter) -> Any:
         query = (
