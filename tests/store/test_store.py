@@ -299,7 +299,9 @@ def test_metrics_read_in_chunks_equal_one_read(store_url: str, monkeypatch: pyte
     assert len(whole) == 7 * 7 and whole["trial_id"].is_monotonic_increasing
     assert whole[whole["trial_id"] == ids[0]]["step"].tolist() == [1, 2, 3, 4, 1, 2, 3]
     assert whole["value"].dtype == float and whole["value"].isna().sum() == 3
+    assert whole["name"].dtype == pd.Series(["x"]).dtype  # pandas' own text dtype, built from codes
+    assert whole[whole["trial_id"] == ids[0]]["name"].tolist() == ["loss"] * 4 + ["val_error"] * 3
     monkeypatch.setattr(reads, "_IDS_PER_QUERY", 2)
-    monkeypatch.setattr(reads, "_ROWS_PER_FRAME", 5)
+    monkeypatch.setattr(reads, "_ROWS_PER_CHUNK", 5)
     pd.testing.assert_frame_equal(store.metrics(ids), whole)
     assert store.metrics([]).empty and list(store.metrics([]).columns) == ["trial_id", "name", "step", "value"]

@@ -5,13 +5,15 @@ The input frame has one row per trial with at least: ``study``, ``trial``, ``sta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from scitune.analysis.ranking import ranked, study_order
+from scitune.analysis.ranking import best_row, ranked, study_order
 from scitune.states import STATES
+
+if TYPE_CHECKING:  # imported where used: ``scitune status`` summarizes plain rows without it
+    import pandas as pd
+
 SUMMARY_COLUMNS = ["study", "trials", *map(str, STATES), "best_objective", "best_trial", "best_step"]
 RERUN_COLUMNS = {"rerun_mean": "mean", "rerun_std": "std", "rerun_ci_low": "ci_low", "rerun_ci_high": "ci_high"}
 
@@ -23,25 +25,43 @@ def study_summary(trials: pd.DataFrame, mode: str, studies: list[str] | None = N
 
     ``counts`` (columns study, state, count: the store's ``state_counts``) gives the trials by
     state instead of counting ``trials``, which then need only hold each study's best candidates
-    (the store's ``best_candidates``): the summary of 100,000 trials without reading them all."""
-    done = ranked(trials, mode)
+    (the store's ``best_candidates``): the summary of 100,000 trials without reading them all.
+    The frame of :func:`study_summary_rows`."""
+    import pandas as pd
+
     if counts is None:
         counts = trials.groupby(["study", "state"], sort=False).size().rename("count").reset_index()
-    by_study = {study: dict(zip(group["state"], group["count"])) for study, group in counts.groupby("study", sort=False)}
+    firsts = ranked(trials, mode).drop_duplicates("study")  # each study's best, by the one rule
+    rows = study_summary_rows(firsts.to_dict("records"), mode, studies,
+                              list(counts[["study", "state", "count"]].itertuples(index=False, name=None)))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def study_summary_rows(candidates: Sequence[Mapping[str, Any]], mode: str, studies: Sequence[str] | None,
+                       counts: Sequence[tuple[str, str, int]]) -> list[dict[str, Any]]:
+    """:func:`study_summary` as plain rows (dicts with :data:`SUMMARY_COLUMNS`), from plain data:
+    ``candidates``, trial rows (study, trial, state, best_value, best_step) holding at least each
+    study's best trial, ranked by :func:`scitune.analysis.ranking.best_row`; ``counts``,
+    (study, state, count) triples. ``scitune status`` reads these from the store without pandas."""
+    by_study: dict[str, dict[str, int]] = {}
+    for study, state, count in counts:
+        by_study.setdefault(study, {})[str(state)] = int(count)
+    mine: dict[str, list[Mapping[str, Any]]] = {}
+    for row in candidates:
+        mine.setdefault(row["study"], []).append(row)
     rows = []
-    for study in study_order(counts, studies):
+    for study in (list(studies) if studies is not None else list(by_study)):
         mine_counts = by_study.get(study, {})
-        row = {"study": study, "trials": int(sum(mine_counts.values())),
-               **{str(s): int(mine_counts.get(s, 0)) for s in STATES}}
-        mine = done[done["study"] == study]
-        if mine.empty:
+        row: dict[str, Any] = {"study": study, "trials": int(sum(mine_counts.values())),
+                               **{str(s): int(mine_counts.get(s, 0)) for s in STATES}}
+        best = best_row(mine.get(study, ()), mode)
+        if best is None:
             row.update(best_objective=None, best_trial=None, best_step=None)
         else:
-            best = mine.iloc[0]
             row.update(best_objective=float(best["best_value"]), best_trial=int(best["trial"]),
                        best_step=int(best["best_step"]))
         rows.append(row)
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return rows
 
 
 def trial_table(trials: pd.DataFrame, variances: Mapping[int, Any] | None = None) -> pd.DataFrame:
@@ -49,6 +69,8 @@ def trial_table(trials: pd.DataFrame, variances: Mapping[int, Any] | None = None
     parameters are empty), its best objective and step, its duration in seconds, its global id, and
     for a retrained trial its reruns' count, mean, standard deviation and confidence interval
     (``variances``: :func:`scitune.analysis.variance.trial_variances`, keyed by trial id)."""
+    import pandas as pd
+
     params = trials["params"].tolist() if len(trials) else []
     names = list(dict.fromkeys(name for p in params for name in p))
     table = pd.DataFrame(
@@ -82,6 +104,8 @@ def best_per_study(trials: pd.DataFrame, checkpoints: pd.DataFrame, mode: str) -
     ``checkpoints`` has one row per kept checkpoint (trial_id, step, path). The checkpoint is the one
     saved at the best step; when none was saved exactly there, the kept checkpoint of that trial
     whose step is closest to it (and its step, so the difference is visible)."""
+    import pandas as pd
+
     columns = ["study", "trial", "best_step", "best_objective", "checkpoint_step", "checkpoint"]
     rows = []
     done = ranked(trials, mode)

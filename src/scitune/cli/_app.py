@@ -8,20 +8,19 @@ import math
 import shlex
 import sys
 from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-import pandas as pd
 import typer
 import typer.core
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
 
 from scitune import __version__
 from scitune.states import FINISHED
 from scitune.store import STORE_ENV
+
+if TYPE_CHECKING:  # imported where used: ``scitune status`` prints plain text, without pandas or rich
+    import pandas as pd
+    from rich.console import Console
+    from rich.progress import Progress
 
 app = typer.Typer(
     name="scitune",
@@ -57,9 +56,31 @@ def _main(
     """Tune deep networks the Deep Learning Tuning Playbook's way."""
 
 
+class LazyConsole:
+    """A rich ``Console``, made (and rich imported) when first used: a command that prints plain
+    text (``scitune status``) never imports rich. ``console`` is the Console itself."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            stream = sys.stderr if self._options.get("stderr") else sys.stdout
+            width = None if stream.isatty() else self._options.pop("piped_width")
+            self._console = Console(width=width, **{k: v for k, v in self._options.items() if k != "piped_width"})
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
+
+
 # Piped output (CI logs, `| less`) gets a wide fixed width instead of rich's 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 400)
+out = LazyConsole(piped_width=200)
+err = LazyConsole(stderr=True, piped_width=400)
 
 # Commands that only read: they never create a store, so a mistyped --store is an error naming the path.
 READ_ONLY_COMMANDS = frozenset({"status", "trials", "best", "log", "incumbent", "launches", "report", "compare", "show",
@@ -101,7 +122,8 @@ class Format(str, Enum):
 
 
 def fmt(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    pandas = sys.modules.get("pandas")  # pd.NA exists only where pandas was imported
+    if value is None or (isinstance(value, float) and math.isnan(value)) or (pandas is not None and value is pandas.NA):
         return "-"
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -109,6 +131,9 @@ def fmt(value: Any) -> str:
 
 
 def render(frame: pd.DataFrame, title: str | None = None) -> None:
+    import pandas as pd
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
@@ -151,11 +176,15 @@ class TrainingDisplay:
 
     def on_plan(self, plan: Any) -> None:
         """A run is about to start: ``plan`` has ``headline``, ``total``, ``finished`` and maybe ``notes``."""
+        from rich.markup import escape
+        from rich.progress import Progress
+        from rich.text import Text
+
         self.close()
         for note in getattr(plan, "notes", ()):
             out.print(f"[dim]- {escape(note)}[/dim]", soft_wrap=True)
         out.print(Text(plan.headline, style="bold"))
-        self._bar = Progress(*_COLUMNS, console=out)
+        self._bar = Progress(*_columns(), console=out.console)
         self._bar.start()
         self._task = self._bar.add_task(self.label, total=plan.total, completed=plan.finished, infeasible=0,
                                         failed=0, best="-")
@@ -179,18 +208,23 @@ class TrainingDisplay:
         self.close()
 
 
-_COLUMNS = (
-    TextColumn("[progress.description]{task.description}"),
-    BarColumn(),
-    MofNCompleteColumn(),
-    TextColumn("infeasible {task.fields[infeasible]}  failed {task.fields[failed]}  best {task.fields[best]}"),
-    TimeElapsedColumn(),
-    TextColumn("eta"),
-    TimeRemainingColumn(),
-)
+def _columns() -> tuple[Any, ...]:
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("infeasible {task.fields[infeasible]}  failed {task.fields[failed]}  best {task.fields[best]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
 
 
 def say(lines: list[str], style: str = "yellow") -> None:
     """Notes and warnings from a step, a line each."""
+    from rich.markup import escape
+
     for line in lines:
         out.print(f"[{style}]- {escape(line)}[/{style}]", soft_wrap=True)

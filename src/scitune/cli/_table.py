@@ -16,10 +16,12 @@ import sys
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from scitune.cli._app import fmt
+
+if TYPE_CHECKING:  # imported where used: ``scitune status`` fits plain rows without it
+    import pandas as pd
 
 GAP = "  "
 MIN_FREE = 16  # the free-text column is never shortened below this
@@ -40,12 +42,35 @@ class Fitted:
     hidden: list[str]  # columns left out to fit
 
 
-def _cells(series: pd.Series) -> list[str]:
-    return [fmt(v).replace("\n", " ") for v in series.tolist()]
+@dataclass(frozen=True)
+class Rows:
+    """A table as plain data, for :func:`fit` without pandas: its columns, and a mapping per row."""
+
+    columns: Sequence[str]
+    rows: Sequence[Mapping[str, Any]]
+
+
+def _cells(values: Sequence[Any]) -> list[str]:
+    return [fmt(v).replace("\n", " ") for v in values]
+
+
+def _columns(frame: pd.DataFrame | Rows) -> dict[str, tuple[list[Any], bool]]:
+    """Each column's values, and whether it is numeric (right-aligned), as pandas would type it:
+    numbers (bools included) with or without empty cells, not a column of empty cells only."""
+    if isinstance(frame, Rows):
+        out = {}
+        for c in frame.columns:
+            values = [row.get(c) for row in frame.rows]
+            present = [v for v in values if v is not None]
+            out[str(c)] = (values, bool(present) and all(isinstance(v, (int, float)) for v in present))
+        return out
+    import pandas as pd
+
+    return {str(c): (frame[c].tolist(), pd.api.types.is_numeric_dtype(frame[c])) for c in frame.columns}
 
 
 def fit(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Rows,
     width: int,
     *,
     headers: Mapping[str, str] | None = None,
@@ -58,10 +83,11 @@ def fit(
     column whose cells may be shortened (with an ellipsis, never below ``MIN_FREE``): before any
     column is left out, or after every droppable one is (``free_last``, when it is what matters)."""
     headers = dict(headers or {})
-    columns = [str(c) for c in frame.columns]
-    cells = {c: _cells(frame[c]) for c in columns}
+    typed = _columns(frame)
+    columns = list(typed)
+    cells = {c: _cells(typed[c][0]) for c in columns}
     names = {c: headers.get(c, c) for c in columns}
-    numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in columns}
+    numeric = {c: typed[c][1] for c in columns}
     widths = {c: max([len(names[c]), *map(len, cells[c])]) for c in columns}
     shown = list(columns)
     hidden: list[str] = []
@@ -100,7 +126,7 @@ def fit(
 
 
 def print_fitted(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Rows,
     title: str | None = None,
     *,
     headers: Mapping[str, str] | None = None,

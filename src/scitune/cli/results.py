@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import pandas as pd
 import typer
 
-from scitune.analysis.summary import RERUN_COLUMNS
-from scitune.cli._app import Format, StoreOption, app, emit, fmt, out
-from scitune.cli._table import print_fitted, sparkline, terminal_width
+from scitune.analysis.summary import RERUN_COLUMNS, SUMMARY_COLUMNS
+from scitune.cli._app import Format, StoreOption, app, emit, fmt
+from scitune.cli._table import Rows, print_fitted, sparkline, terminal_width
 from scitune.states import STATES, UNUSABLE
 from scitune.steps import results
 from scitune.store import Store
+
+if TYPE_CHECKING:  # imported where used: ``scitune status`` prints plain rows without it
+    import pandas as pd
 
 # Short headers, so that a 100-column terminal holds the columns that matter.
 STATUS_HEADERS = {"completed": "done", "infeasible": "infeas", "interrupted": "intr", "pending": "pend",
@@ -26,16 +28,19 @@ def print_status(db: Store, name: str | None = None) -> None:
     """Render :func:`scitune.steps.results.status` as one table per experiment (and its retrain variance)."""
     shown = results.status(db, name)
     if not shown:
-        out.print(f"no experiments in {db.safe_url} yet; start one with: scitune run EXPERIMENT.yaml")
+        sys.stdout.write(f"no experiments in {db.safe_url} yet; start one with: scitune run EXPERIMENT.yaml\n")
     for item in shown:
         objective = item.record.objective
-        summary = item.studies.rename(columns={"best_objective": f"best {objective.metric} ({objective.mode})"})
-        idle = [str(s) for s in STATES if not summary[str(s)].any()]  # states no trial is in: first to go
-        print_fitted(summary, f"{item.record.name}: {item.record.goal}", headers=STATUS_HEADERS,
+        best = f"best {objective.metric} ({objective.mode})"
+        columns = [best if c == "best_objective" else c for c in SUMMARY_COLUMNS]
+        rows = [{(best if k == "best_objective" else k): v for k, v in row.items()} for row in item.rows]
+        idle = [str(s) for s in STATES if not any(row[str(s)] for row in rows)]  # states no trial is in: first to go
+        print_fitted(Rows(columns, rows), f"{item.record.name}: {item.record.goal}", headers=STATUS_HEADERS,
                      drop_order=[*idle, "best_step"])
-        if len(item.variance):  # retrained trials: their reruns' spread, the noise a comparison must beat
-            print_fitted(item.variance, f"{item.record.name}: retrain variance of {objective.metric} (reruns with "
-                         "other seeds; 95% interval of the mean)", drop_order=list(item.variance.columns[::-1][:-2]))
+        # Retrained trials: their reruns' spread, the noise a comparison must beat.
+        if item.retrained is not None and len(item.retrained):
+            print_fitted(item.retrained, f"{item.record.name}: retrain variance of {objective.metric} (reruns with "
+                         "other seeds; 95% interval of the mean)", drop_order=list(item.retrained.columns[::-1][:-2]))
 
 
 def trial_view(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str], str | None]:

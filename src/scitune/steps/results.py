@@ -13,17 +13,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from scitune.analysis.ranking import ranked
-from scitune.analysis.summary import best_per_study, study_summary, trial_table
-from scitune.analysis.variance import variance_table
+from scitune.analysis.summary import SUMMARY_COLUMNS, best_per_study, study_summary_rows, trial_table
 from scitune.errors import UsageError
-from scitune.states import STATES
-from scitune.steps.naming import TrialRef, resolve_side
-from scitune.steps.retrain import retrain_variances
+from scitune.states import STATES, StudyKind
 from scitune.store import ExperimentRecord, Store
+
+if TYPE_CHECKING:  # imported where used: ``scitune status`` needs neither pandas nor the runner
+    import pandas as pd
+
+    from scitune.steps.naming import TrialRef
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,22 @@ class Status:
     retrain variance of each retrained trial (the noise a comparison must beat)."""
 
     record: ExperimentRecord
-    studies: pd.DataFrame  # analysis.summary.study_summary's columns
-    variance: pd.DataFrame  # analysis.variance.variance_table's columns; empty without retrains
+    rows: list[dict[str, Any]]  # one per study, analysis.summary.study_summary's columns: plain data
+    retrained: pd.DataFrame | None = None  # analysis.variance.variance_table's rows; None without retrains
+
+    @property
+    def studies(self) -> pd.DataFrame:
+        """:attr:`rows` as a frame (analysis.summary.study_summary's)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=SUMMARY_COLUMNS)
+
+    @property
+    def variance(self) -> pd.DataFrame:
+        """analysis.variance.variance_table's columns; empty without retrains."""
+        from scitune.analysis.variance import variance_table
+
+        return self.retrained if self.retrained is not None else variance_table({})
 
 
 def status(store: Store, experiment: str | None = None) -> list[Status]:
@@ -43,9 +58,17 @@ def status(store: Store, experiment: str | None = None) -> list[Status]:
     for record in records:
         names = [s.name for s in store.studies(record.id)]
         mode = record.objective.mode
-        # Counted and narrowed in the database: a status of 100,000 trials reads a few rows.
-        summary = study_summary(store.best_candidates(record.name, mode), mode, names, store.state_counts(record.id))
-        out.append(Status(record, summary, variance_table(retrain_variances(store, record.name))))
+        # Counted and narrowed in the database: a status of 100,000 trials reads a few rows, as
+        # plain data (no pandas on this path: ``scitune status`` starts in a fraction of a second).
+        rows = study_summary_rows(store.best_candidate_rows(record.name, mode), mode, names,
+                                  store.state_count_rows(record.id))
+        retrained = None
+        if store.studies(record.id, kind=StudyKind.RETRAIN):  # most experiments: none
+            from scitune.analysis.variance import variance_table
+            from scitune.steps.retrain import retrain_variances
+
+            retrained = variance_table(retrain_variances(store, record.name))
+        out.append(Status(record, rows, retrained))
     return out
 
 
@@ -67,6 +90,8 @@ def trial_rows(
     ``best`` for the ranking every command uses (:func:`scitune.analysis.ranking.ranked`; trials
     without a usable objective after); ``top`` keeps the first ``top`` rows (the best, unless
     ``sort`` says otherwise); ``columns`` keeps those columns, in that order."""
+    from scitune.steps.retrain import retrain_variances
+
     frame = store.trials(experiment, study)
     if states:
         unknown = [s for s in states if s not in STATES]
@@ -141,6 +166,10 @@ def _tail(path: Path, lines: int) -> list[str]:
 def trial_detail(store: Store, ref: str, log_lines: int = 10) -> TrialDetail:
     """The trial ``ref`` names anywhere in the store (``EXPERIMENT/STUDY/NUMBER``, an id, or the
     other spellings of :mod:`scitune.steps.naming`), with all that is stored about it."""
+    import pandas as pd
+
+    from scitune.steps.naming import resolve_side
+
     trial = resolve_side(store, ref)
     record = store.experiment(trial.experiment)
     trials = store.trials(trial.experiment)

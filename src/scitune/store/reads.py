@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, Text, column, func, select, table, text, type_coerce
 
 from scitune.errors import NotFoundError
@@ -37,9 +36,22 @@ from scitune.store.schema import (
     trials,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    class _Pandas:
+        """pandas, imported on first use: ``scitune status`` reads plain rows and never needs it."""
+
+        def __getattr__(self, name: str) -> Any:
+            import pandas
+
+            return getattr(pandas, name)
+
+    pd = _Pandas()
+
 KindFilter = StudyKind | str | None
 _IDS_PER_QUERY = 20_000  # trial ids inlined per metrics query (SQL text stays well under a megabyte)
-_ROWS_PER_FRAME = 200_000
+_ROWS_PER_CHUNK = 50_000  # rows fetched (as Python tuples) at a time
 _LARGEST = 1.7976931348623157e308  # the largest finite float: a bound that keeps out infinities
 _PARAM_ROWS_TABLE = table(PARAM_ROWS, column("name"), column("value"), column("trial_id"), column("study_id"))
 
@@ -234,6 +246,11 @@ class StoreReads:
     def state_counts(self, experiment_id: int, kind: KindFilter = StudyKind.SEARCH) -> pd.DataFrame:
         """Trials by study and state, counted in the database (``status`` of 100,000 trials reads a
         few rows instead of every trial): columns study, state, count."""
+        return pd.DataFrame(self.state_count_rows(experiment_id, kind), columns=["study", "state", "count"])
+
+    @retrying
+    def state_count_rows(self, experiment_id: int, kind: KindFilter = StudyKind.SEARCH) -> list[tuple[str, str, int]]:
+        """:meth:`state_counts` as plain (study, state, count) triples."""
         query = (
             select(studies.c.name, trials.c.state, func.count())
             .join(studies, studies.c.id == trials.c.study_id)
@@ -244,7 +261,7 @@ class StoreReads:
             query = query.where(studies.c.kind == str(kind))
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return pd.DataFrame([tuple(r) for r in rows], columns=["study", "state", "count"])
+        return [(str(study), str(state), int(count)) for study, state, count in rows]
 
     @retrying
     def best_candidates(self, experiment: str, mode: str, kind: KindFilter = StudyKind.SEARCH) -> pd.DataFrame:
@@ -252,6 +269,21 @@ class StoreReads:
         trials whose finite objective equals the study's best one (ties included). The database
         narrows 100,000 trials to these few; :func:`scitune.analysis.ranking.ranked` over them gives
         the same first trial per study as over every trial, and stays the one rule."""
+        return self._trials_frame(self._best_candidates_query(experiment, mode, kind))
+
+    @retrying
+    def best_candidate_rows(self, experiment: str, mode: str,
+                            kind: KindFilter = StudyKind.SEARCH) -> list[dict[str, Any]]:
+        """:meth:`best_candidates` as plain rows (a dict per trial, the frame's columns)."""
+        with self._read() as conn:
+            result = conn.execute(self._best_candidates_query(experiment, mode, kind))
+            names = list(result.keys())
+            rows = [dict(zip(names, row)) for row in result.all()]
+        for row in rows:
+            row["params"] = _json_values([row["params"]])[0]
+        return rows
+
+    def _best_candidates_query(self, experiment: str, mode: str, kind: KindFilter) -> Any:
         exp = self.experiment(experiment)
         finite = (trials.c.best_value > -_LARGEST) & (trials.c.best_value < _LARGEST)  # not NULL (NaN), not +-inf
         best_of = func.min if mode == "min" else func.max
@@ -268,7 +300,7 @@ class StoreReads:
         query = self._trials_query(exp.id, kind).join(
             best, (best.c.study_id == trials.c.study_id) & (best.c.value == trials.c.best_value)
         ).where(*done)
-        return self._trials_frame(query)
+        return query
 
     def _trials_query(self, experiment_id: int, kind: KindFilter) -> Any:
         query = (
@@ -316,30 +348,29 @@ class StoreReads:
     @retrying
     def metrics(self, trial_ids: Sequence[int]) -> pd.DataFrame:
         """Every metric point of the given trials: trial_id, name, step, value (NaN where NaN)."""
-        names = ["trial_id", "name", "step", "value"]
+        import numpy as np
+
         ids = sorted({int(i) for i in trial_ids})
-        parts = []
+        columns = _PointColumns()
         with self._read() as conn:
-            # Straight through the driver's cursor, in chunks: SQLAlchemy's Row objects (and a bind
-            # parameter per id) cost more than the database's work on millions of points, and a
-            # frame per chunk keeps at most one chunk of Python tuples alive beside the frame.
+            # Straight through the driver's cursor, in chunks, each chunk turned into typed columns
+            # at once: SQLAlchemy's Row objects (and a bind parameter per id) cost more than the
+            # database's work on millions of points, and Python tuples cost ~5x the frame.
             cursor = conn.connection.dbapi_connection.cursor()
             try:
                 for at in range(0, len(ids), _IDS_PER_QUERY):
                     chunk = ",".join(str(i) for i in ids[at:at + _IDS_PER_QUERY])  # integers: safe inline
                     cursor.execute(f"SELECT trial_id, name, step, value FROM metrics WHERE trial_id IN ({chunk}) "
                                    "ORDER BY trial_id, name, step")
-                    while rows := cursor.fetchmany(_ROWS_PER_FRAME):
-                        parts.append(pd.DataFrame.from_records(rows, columns=names, coerce_float=True))
+                    while rows := cursor.fetchmany(_ROWS_PER_CHUNK):
+                        columns.add(np.array(rows, dtype=_POINT))  # NULL -> NaN
+                        del rows
             finally:
                 cursor.close()
-        if not parts:
-            frame = pd.DataFrame({"trial_id": pd.Series(dtype="int64"), "name": pd.Series(dtype=object),
-                                  "step": pd.Series(dtype="int64"), "value": pd.Series(dtype=float)})
-            return frame
-        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        frame["value"] = frame["value"].astype(float)  # NULL -> NaN
-        return frame
+        if not columns.size:
+            return pd.DataFrame({"trial_id": pd.Series(dtype="int64"), "name": pd.Series(dtype=object),
+                                 "step": pd.Series(dtype="int64"), "value": pd.Series(dtype=float)})
+        return columns.frame()
 
     # -- paged reads (the dashboard): one page of rows, never the whole table ----------------------
 
@@ -518,3 +549,51 @@ class StoreReads:
                 .select_from(joined).where(studies.c.experiment_id == experiment_id)
             ).one()
         return int(row[0]), int(row[1]), row[2], row[3]
+
+
+_POINT = [("trial_id", "i8"), ("name", "O"), ("step", "i8"), ("value", "f8")]  # a metric point, as numpy reads a row
+
+
+class _PointColumns:
+    """Metric points gathered as typed columns, chunk by chunk: a column of names holds a small
+    code per row (the names themselves once each), and each column grows in place, so that the
+    points cost little more than the frame they become."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.size, self.names = 0, {}
+        self.data = {"trial_id": np.empty(0, np.int64), "name": np.empty(0, np.int32), "step": np.empty(0, np.int64),
+                     "value": np.empty(0, float)}
+
+    def add(self, chunk: Any) -> None:
+        import numpy as np
+
+        at, self.size = self.size, self.size + len(chunk)
+        if self.size > len(self.data["value"]):  # doubled in place (realloc): no copy of what is held
+            for values in self.data.values():
+                values.resize(max(self.size, 2 * len(values), 1 << 16), refcheck=False)
+        names = chunk["name"]
+        for name in set(names).difference(self.names):
+            self.names[name] = len(self.names)
+        self.data["name"][at:self.size] = np.fromiter(map(self.names.__getitem__, names), np.int32, len(names))
+        for key in ("trial_id", "step", "value"):
+            self.data[key][at:self.size] = chunk[key]
+
+    def frame(self) -> pd.DataFrame:
+        import numpy as np
+
+        for values in self.data.values():
+            values.resize(self.size, refcheck=False)
+        codes, names = self.data["name"], list(self.names)
+        text = pd.Series(["x"]).dtype  # pandas' own dtype for text: Arrow-backed `str` (pandas 3) or object
+        if getattr(text, "storage", None) == "pyarrow":  # built from the codes, never a Python string per row
+            import pyarrow as pa
+
+            decoded = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names, pa.string())).dictionary_decode()
+            self.data["name"] = pd.array(decoded, dtype=text)
+        else:  # an object column whose rows share the few name strings
+            shared = np.empty(len(names), dtype=object)
+            shared[:] = names
+            self.data["name"] = shared[codes]
+        return pd.DataFrame(self.data, copy=False)  # a block per column: no copy
