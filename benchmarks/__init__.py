@@ -5,4 +5,5 @@ units, goals with ``met``, notes). BENCHMARKS.md records a full run. Imports sta
 benchmark modules import scitune, Optuna and the rest inside their functions.
 """
 
-BENCHMARKS = ("overhead", "ingestion", "utilization", "analysis_scale", "quality", "ray_executor", "store_scale")
+BENCHMARKS = ("overhead", "ingestion", "utilization", "analysis_scale", "quality", "ray_executor", "store_scale",
+              "quality_separating")
