@@ -6,4 +6,4 @@ benchmark modules import scitune, Optuna and the rest inside their functions.
 """
 
 BENCHMARKS = ("overhead", "ingestion", "utilization", "analysis_scale", "quality", "ray_executor", "store_scale",
-              "many_runners")
+              "many_runners", "quality_separating")
