@@ -33,6 +33,8 @@ def train(hp, trial):
     log = Path(hp["log_dir"]) / "events.log"
     with open(log, "a") as f:
         f.write(json.dumps({"study": trial.study, "trial": trial.number, "node": node, "pid": os.getpid()}) + "\\n")
+    if hp.get("fail"):
+        raise RuntimeError("planted failure")
     start = 1
     resumed = trial.resume()
     if resumed:
@@ -102,9 +104,14 @@ def _experiment(tmp: Path, name: str, *, trials: int = 3, steps: int = 10, fixed
     how = "train: raytrainer:train"
     if command:
         (tmp / "program.py").write_text(textwrap.dedent('''
+            import os, time
+            from pathlib import Path
             from scitune.training import client
             hp = client.hparams()
+            (Path(hp["log_dir"]) / "pids").mkdir(exist_ok=True)
+            (Path(hp["log_dir"]) / "pids" / str(os.getpid())).touch()
             for step in range(1, client.max_train_steps() + 1):
+                time.sleep(hp.get("command_step_seconds", 0))
                 if client.should_eval(step):
                     client.report(step, val_error=hp["learning_rate"] / step)
         '''))
@@ -214,3 +221,46 @@ def test_killed_driver_resumes_on_the_next_run(cluster: str, tmp_path: Path) -> 
     points = store.metrics(after.index.tolist())
     assert not points.duplicated(["trial_id", "name", "step"]).any()
     assert (points[points["name"] == "val_error"].groupby("trial_id").size() == 5).all()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("cluster", ["token"], indirect=True)  # auth on and off: the spread test covers both
+def test_sigterm_stops_the_run_leaving_its_trials_to_rerun_and_no_process_behind(cluster: str, tmp_path: Path) -> None:
+    _experiment(tmp_path, "rayterm", trials=2, steps=10, command=True, fixed="{command_step_seconds: 0.2}")
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "scitune", "run", "exp.yaml", "--store", "s.db", "--executor", "ray", "--address", cluster],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, env={**os.environ, **RAY_ENV}, stderr=subprocess.PIPE,
+    )
+    pids = tmp_path / "pids"
+    deadline = time.monotonic() + 120
+    while not pids.exists() or len(list(pids.iterdir())) < 2:  # both slots are training
+        assert time.monotonic() < deadline and runner.poll() is None, runner.stderr.read().decode() if runner.poll() else ""
+        time.sleep(0.1)
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=60) == 130, runner.stderr.read().decode()
+    trials = Store(str(tmp_path / "s.db")).trials("rayterm")
+    assert "running" not in set(trials["state"]) and (trials["state"] == "interrupted").sum() >= 1
+    deadline = time.monotonic() + 20
+    while any(_alive(int(p.name)) for p in pids.iterdir()):  # the trials' programs stopped with them
+        assert time.monotonic() < deadline, [p.name for p in pids.iterdir() if _alive(int(p.name))]
+        time.sleep(0.2)
+    result = _run(tmp_path, cluster)
+    assert result.returncode == 0, result.stderr
+    assert Counter(Store(str(tmp_path / "s.db")).trials("rayterm")["state"]) == {"completed": 4}
+
+
+@pytest.mark.parametrize("cluster", ["token"], indirect=True)  # auth on and off: the spread test covers both
+def test_first_trials_all_failing_stop_the_run_early(cluster: str, tmp_path: Path) -> None:
+    _experiment(tmp_path, "rayfail", trials=6, fixed="{step_seconds: 0.01, fail: true}")
+    result = _run(tmp_path, cluster)
+    assert result.returncode == 1 and "stopped early" in result.stderr, result.stderr
+    states = Store(str(tmp_path / "s.db")).trials("rayfail")["state"]
+    assert (states == "failed").sum() >= 3 and set(states) <= {"failed", "pending", "interrupted"}
+    assert (states != "failed").sum() >= 4  # most of the 12 trials never ran

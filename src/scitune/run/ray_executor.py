@@ -1,10 +1,12 @@
-"""Running trials as Ray tasks, on whatever cluster Ray is connected to.
+"""Running trials on Ray, on whatever cluster Ray is connected to.
 
 ``scitune run FILE --executor ray [--address ADDR]``. The driver (this process) records the
-experiment and keeps up to one task per free trial slot in flight; each task claims its trial from
-the shared store, trains it and writes its metrics there directly, exactly as a local worker does.
-Ray schedules the tasks (with the experiment file's ``resources``); the store stays the only state
-they share, so a lost task costs only its trial's progress since its latest checkpoint.
+experiment and keeps one long Ray task per trial slot in flight; each task is a worker: it claims a
+trial from the shared store, trains it, writes its metrics there directly and claims the next,
+with the local workers' own loop (:func:`scitune.run.worker.claim_loop`), until none is left. Ray
+schedules the tasks (with the experiment file's ``resources``) and the driver only watches; the
+store stays the only state they share, so a lost task costs only its trial's progress since its
+latest checkpoint, and a new task takes its place.
 
 Ray is an optional dependency (``pip install 'scitune[ray]'``), imported only here and only when
 this executor is asked for.
@@ -21,11 +23,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
+from scitune.analysis.failures import FailFast
 from scitune.config import Experiment
-from scitune.errors import Interrupted, ScituneError
-from scitune.run.local import ProgressFn, RunnerBase, RunSummary, artifacts_root, lost_owner_check
+from scitune.errors import Interrupted, ScituneError, StoreError
+from scitune.run.local import (
+    FailFastWatch,
+    ProgressFn,
+    RunnerBase,
+    RunSummary,
+    artifacts_root,
+    fail_fast_limit,
+    lost_owner_check,
+)
 from scitune.run.program import load_program
-from scitune.run.worker import HOST, raise_interrupted, run_trial
+from scitune.run.worker import HOST, claim_loop, raise_interrupted
 from scitune.states import CLAIMABLE, TrialState
 from scitune.store import Store
 
@@ -95,7 +108,7 @@ def init_arguments(address: str | None, timeout: float = CONNECT_SECONDS) -> str
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """All a Ray task needs to claim and train one trial: plain data, no live objects."""
+    """All a Ray task needs to claim and train trials: plain data, no live objects."""
 
     url: str
     definition: dict[str, Any]
@@ -105,34 +118,67 @@ class TaskSpec:
     base_dir: str | None
     cwd: str
     study_ids: tuple[int, ...] | None = None
+    fail_fast: int = 0  # stop after a failed trial once the run's first this many trials all failed (0: never)
+    since: float = 0.0  # when the run started (wall clock): the trials the fail-fast rule looks at
 
 
-def train_one(spec: TaskSpec) -> dict[str, Any]:
-    """The body of a Ray task: claim the next trial of the experiment and train it.
+def train_trials(spec: TaskSpec) -> dict[str, Any]:
+    """The body of a Ray task: a worker, claiming and training the experiment's trials one after
+    another until none is left, the way a local worker process does (the same claim loop,
+    :func:`scitune.run.worker.claim_loop`). One long task per trial slot: Ray's scheduling and the
+    start-up (imports, the store's connection) are paid once per slot, not once per trial.
 
     Runs in a Ray worker process, possibly on another host: the store URL and the artifacts folder
     must mean the same thing there (PostgreSQL, a shared filesystem)."""
-    signal.signal(signal.SIGTERM, raise_interrupted)
+    previous_term = signal.signal(signal.SIGTERM, raise_interrupted)
+    previous_int = signal.getsignal(signal.SIGINT)
     experiment = Experiment.model_validate(spec.definition)
     program = load_program(experiment, Path(spec.base_dir) if spec.base_dir else None, cwd=Path(spec.cwd))
-    store = Store(spec.url)
-    try:
-        study_ids = list(spec.study_ids) if spec.study_ids else None
-        claimed = store.claim(spec.experiment_id, spec.owner, HOST, study_ids)
-        if claimed is None and experiment.search.algorithm == "bayesian":
-            from scitune.run.proposer import proposer_for  # Optuna: only for a Bayesian round
+    study_ids = list(spec.study_ids) if spec.study_ids else None
+    proposer = None
+    if experiment.search.algorithm == "bayesian":
+        from scitune.run.proposer import proposer_for  # Optuna: only for a Bayesian round
 
-            claimed = proposer_for(experiment, study_ids).propose(store, spec.experiment_id, spec.owner, HOST)
-        if claimed is None:
-            return {"trial": None, "state": None}
-        state = run_trial(store, experiment, program, claimed, spec.owner, Path(spec.artifacts))
-        return {"trial": claimed.id, "state": state, "host": HOST, "pid": os.getpid()}
+        proposer = proposer_for(experiment, study_ids)
+    watch = FailFastWatch(experiment, spec.fail_fast, spec.since, study_ids) if spec.fail_fast else None
+    store = Store(spec.url)
+    trained, interrupted = 0, False
+    try:
+        trained = claim_loop(store, spec.experiment_id, experiment, program, spec.owner, study_ids,
+                             Path(spec.artifacts), proposer, watch)
+    except (KeyboardInterrupt, Interrupted):
+        interrupted = True  # the trial is recorded as interrupted; the driver reports the stop
     finally:
         store.close()
+        # This Ray worker process may run other tasks next: leave its signal handling as it was.
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
+    return {"trained": trained, "interrupted": interrupted, "host": HOST, "pid": os.getpid()}
+
+
+class _StopRequest:
+    """A SIGTERM/SIGINT handler that only notes the signal; :meth:`check` raises it as
+    :class:`~scitune.errors.Interrupted` where the driver can stop cleanly."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+
+    def __call__(self, signum: int, _frame: Any) -> None:
+        self.signal = signal.Signals(signum).name
+
+    def check(self) -> None:
+        if self.signal is not None:
+            raise Interrupted(self.signal)
+
+
+# On a stop (Ctrl-C, SIGTERM, fail fast), running tasks get this long to record their trials as
+# interrupted themselves (with the metrics they still hold) before they are cancelled by force.
+STOP_SECONDS = 5.0
 
 
 class RayRunner(RunnerBase):
-    """Runs one experiment's trials as Ray tasks; same results and store as :class:`LocalRunner`."""
+    """Runs one experiment's trials on Ray: one long task per trial slot, each claiming trials
+    from the store in a loop; same results and store as :class:`LocalRunner`."""
 
     def __init__(
         self,
@@ -148,13 +194,17 @@ class RayRunner(RunnerBase):
         poll_seconds: float = 0.2,
         heartbeat_seconds: float = 5.0,
         stale_after: float = 120.0,
+        fail_fast: int | None = None,
     ) -> None:
         self.store, self.experiment = store, experiment
         self.address, self.base_dir, self.max_concurrency = address, base_dir, max_concurrency
         self.on_progress, self.study_ids = on_progress, study_ids
         self.artifacts = (artifacts or artifacts_root(store.url)).resolve()
         self.poll_seconds, self.heartbeat_seconds, self.stale_after = poll_seconds, heartbeat_seconds, stale_after
-        # ray:driver-host:driver-pid:token: — each task appends its own number.
+        # Stop once this many first trials all failed: the argument, else the file's budget.fail_fast.
+        self.fail_fast = fail_fast if fail_fast is not None else fail_fast_limit(experiment)
+        # ray:driver-host:driver-pid:token: — each task appends its own number, of fixed width, so
+        # that no task's owner is a prefix of another's (the store releases trials by prefix).
         self.owner_prefix = f"ray:{HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}:"
         self.proposer = None
         if experiment.search.algorithm == "bayesian":  # trials still to be proposed are work left too
@@ -165,44 +215,62 @@ class RayRunner(RunnerBase):
     def run(self, experiment_id: int) -> RunSummary:
         ray = import_ray()
         start = time.monotonic()
+        watch = FailFastWatch(self.experiment, self.fail_fast, time.time(), self.study_ids)
+        failing: FailFast | None = None
+        failed_seen = -1
         self.store.reap_lost(experiment_id, lost_owner_check(self.stale_after))
         if not ray.is_initialized():
             ray.init(address=init_arguments(self.address), include_dashboard=False, logging_level="WARNING",
                      log_to_driver=False, configure_logging=True)
         resources = self.experiment.resources
-        task = ray.remote(train_one).options(num_cpus=resources.cpus, num_gpus=resources.gpus, max_retries=0)
+        task = ray.remote(train_trials).options(num_cpus=resources.cpus, num_gpus=resources.gpus, max_retries=0)
         slots = self.max_concurrency or max(1, int(ray.cluster_resources().get("CPU", 1) // resources.cpus))
-        spec = dict(
-            url=self.store.url, definition=self.experiment.canonical(), experiment_id=experiment_id,
-            artifacts=str(self.artifacts), base_dir=str(self.base_dir.resolve()) if self.base_dir else None,
-            cwd=str(Path.cwd()), study_ids=tuple(self.study_ids) if self.study_ids else None,
-        )
+        spec: dict[str, Any] = {
+            "url": self.store.url, "definition": self.experiment.canonical(), "experiment_id": experiment_id,
+            "artifacts": str(self.artifacts), "base_dir": str(self.base_dir.resolve()) if self.base_dir else None,
+            "cwd": str(Path.cwd()), "study_ids": tuple(self.study_ids) if self.study_ids else None,
+            "fail_fast": self.fail_fast, "since": watch.since,
+        }
         in_flight: dict[Any, str] = {}
         lost: list[str] = []
         interrupted, counter = False, 0
-        previous_term = signal.signal(signal.SIGTERM, raise_interrupted)
-        previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+        # A stop signal is noted, then acted on between Ray calls: raised inside one (ray.wait is
+        # Cython), it came out as a SystemError instead of a stop.
+        stop = _StopRequest()
+        previous_term = signal.signal(signal.SIGTERM, stop)
+        previous_int = signal.signal(signal.SIGINT, stop)
         try:
             last_beat = time.monotonic()
             while True:
+                stop.check()
                 progress = self._progress(experiment_id)
                 states = progress["states"]
-                # Trials not yet claimed, plus those our in-flight tasks hold (counted as running).
-                left = sum(states[s] for s in CLAIMABLE) + states[TrialState.RUNNING]
+                failed = states[TrialState.FAILED]
+                if failed >= self.fail_fast and failed != failed_seen:  # only then can the rule fire
+                    failed_seen, failing = failed, watch.check(self.store)
+                if failing is not None:
+                    self._stop_tasks(ray, in_flight, "the runner stopped early: its first trials all failed")
+                    break
+                # As the local runner: a worker (here, a task) per trial left to claim, up to the
+                # slots; a running task claims the next trial itself when its trial ends.
+                claimable = sum(states[s] for s in CLAIMABLE)
                 if self.proposer is not None:
-                    left += self.proposer.remaining(self.store, experiment_id)
-                wanted = min(slots, left)
-                while len(in_flight) < wanted:
-                    owner = f"{self.owner_prefix}{counter}"
+                    claimable += self.proposer.remaining(self.store, experiment_id)
+                while len(in_flight) < min(slots, claimable):
+                    owner = f"{self.owner_prefix}{counter:06d}"
                     counter += 1
                     in_flight[task.remote(TaskSpec(owner=owner, **spec))] = owner
                 if not in_flight:
                     break
-                done, _ = ray.wait(list(in_flight), num_returns=1, timeout=self.poll_seconds)
+                done, _ = ray.wait(list(in_flight), num_returns=len(in_flight), timeout=self.poll_seconds)
+                stop.check()
                 for ref in done:
                     owner = in_flight.pop(ref)
                     try:
                         ray.get(ref)
+                    except ray.exceptions.RayTaskError as err:
+                        self._stop_tasks(ray, in_flight, "the runner was stopped")
+                        raise _task_error(err) from None
                     except ray.exceptions.RayError as err:
                         # The worker or its node died mid-trial: not the configuration's fault.
                         # The trial runs again, from its latest checkpoint.
@@ -214,13 +282,39 @@ class RayRunner(RunnerBase):
                     last_beat = time.monotonic()
         except (KeyboardInterrupt, Interrupted):
             interrupted = True
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            for ref in in_flight:
-                ray.cancel(ref, force=True)
-            ray.wait(list(in_flight), num_returns=len(in_flight), timeout=30)
-            self.store.release(self.owner_prefix, TrialState.INTERRUPTED, "the runner was stopped")
+            self._stop_tasks(ray, in_flight, "the runner was stopped")
         finally:
             signal.signal(signal.SIGTERM, previous_term)
             signal.signal(signal.SIGINT, previous_int)
-        return self._summary(experiment_id, start, interrupted, lost)
+        return self._summary(experiment_id, start, interrupted, lost, failing)
+
+    def _stop_tasks(self, ray: Any, in_flight: dict[Any, str], reason: str) -> None:
+        """Stop every task in flight; the trials they held are marked interrupted (they run again
+        later). Each task is first asked to stop (it records its own trial, with the metrics it
+        holds); one still running after :data:`STOP_SECONDS` is cancelled by force."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        refs = list(in_flight)
+        for ref in refs:
+            ray.cancel(ref, force=False)
+        _, running = ray.wait(refs, num_returns=len(refs), timeout=STOP_SECONDS) if refs else ([], [])
+        for ref in running:
+            ray.cancel(ref, force=True)
+        if running:
+            ray.wait(running, num_returns=len(running), timeout=STOP_SECONDS)
+        in_flight.clear()
+        # Whatever a task could not record itself (it was killed, or stopped mid-claim).
+        self.store.release(self.owner_prefix, TrialState.INTERRUPTED, reason)
+
+
+def _task_error(err: Any) -> ScituneError:
+    """The error a task raised (not a lost worker: something scitune itself could not do there,
+    e.g. write the store or import the training code on that node), as one line."""
+    cause = getattr(err, "cause", None)
+    if isinstance(cause, ScituneError):
+        return cause
+    if isinstance(cause, DBAPIError):
+        return StoreError("the store could not be written by a Ray task (disk full, or the store is read-only); "
+                          "the run stopped")
+    what = f"{type(cause).__name__}: {cause}" if cause is not None else str(err).strip().splitlines()[0]
+    return ScituneError(f"a Ray task of the run failed: {what}")

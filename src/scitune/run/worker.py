@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -145,6 +146,36 @@ def run_trial(
     return state
 
 
+def claim_loop(
+    store: Store,
+    experiment_id: int,
+    experiment: Experiment,
+    program: Program,
+    owner: str,
+    study_ids: list[int] | None,
+    root: Path,
+    proposer: Proposer | None = None,
+    watch: FailWatch | None = None,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> int:
+    """Claim a trial, train it, record how it ended; repeat while ``keep_going()`` and a trial is
+    left (with a ``proposer``: or it can make one). Stops after a failed trial once the run's first
+    trials all failed (``watch``). Returns how many trials it trained. The body of every worker: a
+    local worker process and a Ray executor's task alike."""
+    trained = 0
+    while keep_going():
+        claimed = store.claim(experiment_id, owner, HOST, study_ids)
+        if claimed is None and proposer is not None:
+            claimed = proposer.propose(store, experiment_id, owner, HOST)
+        if claimed is None:
+            break
+        state = run_trial(store, experiment, program, claimed, owner, root)
+        trained += 1
+        if state == TrialState.FAILED and watch is not None and watch.check(store) is not None:
+            break
+    return trained
+
+
 def _stop_with_parent() -> None:
     """Ask Linux to send this process SIGTERM when its runner dies (even by SIGKILL), so a killed
     runner leaves no orphan worker training on. Elsewhere the claim loop's parent check suffices."""
@@ -181,15 +212,8 @@ def worker_main(
     owner = f"{owner_prefix}{os.getpid()}"
     store = Store(url)
     try:
-        while not stop.is_set() and os.getppid() == runner_pid:
-            claimed = store.claim(experiment_id, owner, HOST, study_ids)
-            if claimed is None and proposer is not None:
-                claimed = proposer.propose(store, experiment_id, owner, HOST)
-            if claimed is None:
-                break
-            state = run_trial(store, experiment, program, claimed, owner, root)
-            if state == TrialState.FAILED and watch is not None and watch.check(store) is not None:
-                break
+        claim_loop(store, experiment_id, experiment, program, owner, study_ids, root, proposer, watch,
+                   keep_going=lambda: not stop.is_set() and os.getppid() == runner_pid)
     except (KeyboardInterrupt, Interrupted):
         pass  # the trial is recorded as interrupted; the runner reports the stop
     except (DBAPIError, StoreError):  # the store cannot be written (disk full, read-only): no trial can escape it

@@ -146,7 +146,7 @@ def execute(
     Ray tasks (``workers`` caps how many at once; default the cluster's CPUs / ``resources.cpus``)
     on the cluster at ``address`` (default: start a local one).
 
-    Locally, the run stops early when its first ``fail_fast`` trials all failed (default: the
+    The run stops early when its first ``fail_fast`` trials all failed (default: the
     file's ``budget.fail_fast``, else 3; 0 never stops): the summary's ``failing`` says why.
     Locally, ``resources.gpus`` devices go to each running trial (``CUDA_VISIBLE_DEVICES``), from
     ``gpus`` (ids, e.g. ``"0,1,2,3"``) or the visible devices; workers then default to, and are
@@ -165,7 +165,7 @@ def execute(
         from scitune.run.ray_executor import RayRunner  # Ray: only when asked for
 
         runner = RayRunner(store, plan.experiment, address=address, base_dir=plan.base_dir, max_concurrency=workers,
-                           on_progress=on_progress)
+                           on_progress=on_progress, fail_fast=fail_fast)
         return runner.run(plan.experiment_id)
     pool = device_pool(plan.experiment.resources.gpus, gpus)
     local = LocalRunner(store, plan.experiment, plan.program, workers=cap_workers(workers, pool),
