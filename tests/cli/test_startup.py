@@ -21,8 +21,10 @@ try:
     main()
 except SystemExit:
     pass
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("scipy", "plotly", "matplotlib", "optuna", "torch")
-                        or m.startswith(("scitune.cli.", "sqlalchemy.dialects.postgresql")))))
+HEAVY = ("scipy", "plotly", "matplotlib", "optuna", "torch", "pandas", "numpy", "rich", "yaml")
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in HEAVY
+                        or m.startswith(("scitune.cli.", "sqlalchemy.dialects.postgresql", "sqlalchemy.orm",
+                                         "scitune.config.experiment", "scitune.run.")))))
 """
 
 
@@ -54,7 +56,17 @@ def _imported(tmp_path: Path, *args: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_status_imports_neither_scipy_nor_plots_nor_other_commands(tmp_path: Path) -> None:
+def test_status_imports_neither_pandas_nor_rich_nor_scipy_nor_plots_nor_other_commands(tmp_path: Path) -> None:
+    """``scitune status`` reads counts and best candidates as plain rows and prints plain text: no
+    pandas, numpy, rich, scipy, plots, experiment model (its YAML), runner or other command."""
+    from scitune.store import Store
+
+    store = Store(str(tmp_path / "s.db"))  # one experiment, one study, a trial completed: a table to print
+    exp = store.ensure_experiment("e", "g", {"objective": {"metric": "loss", "mode": "min"}}, "t")
+    store.ensure_trials(store.ensure_study(exp, "default", {}, {}), [(0, {"lr": 0.1}, 0)])
+    claimed = store.claim(exp, "h:t:1:2", "h")
+    store.finish(claimed.id, "h:t:1:2", "completed", [(1, "loss", 0.5)], (1, 0.5))
+    store.close()
     imported = _imported(tmp_path, "status", "--store", str(tmp_path / "s.db"))
     shared = {"scitune.cli._app", "scitune.cli._table"}  # the faces' shared parts, not other commands
     assert [m for m in imported if m.startswith("scitune.cli.") and m not in shared] == ["scitune.cli.results"]
@@ -65,3 +77,22 @@ def test_status_imports_neither_scipy_nor_plots_nor_other_commands(tmp_path: Pat
 def test_help_still_lists_every_command(tmp_path: Path) -> None:
     imported = _imported(tmp_path, "--help")
     assert {f"scitune.cli.{m}" for m in COMMAND_MODULES.values()} <= set(imported)
+
+
+@pytest.mark.slow
+def test_a_one_trial_run_imports_neither_pandas_nor_scipy_stats(tmp_path: Path) -> None:
+    """``scitune run`` of one no-op trial: scipy's Halton points come from numpy alone, and nothing
+    reads a frame, so neither pandas nor scipy.stats is imported (each most of a second)."""
+    (tmp_path / "probe_train.py").write_text("def train(hp, trial):\n    trial.report(1, val_error=0.5)\n")
+    (tmp_path / "exp.yaml").write_text(
+        "experiment: probe\ngoal: Does the probe start quickly?\ntrain: probe_train:train\n"
+        "objective: {metric: val_error, mode: min}\n"
+        "budget: {trials_per_study: 1, max_train_steps: 1, eval_every: 1}\n"
+        "search: {algorithm: quasi_random, seed: 0}\n"
+        "hyperparameters:\n  nuisance:\n    learning_rate: {low: 1.0e-4, high: 1.0e-1, scale: log}\n")
+    imported = _imported(tmp_path, "run", "exp.yaml", "--store", str(tmp_path / "r.db"))
+    assert not [m for m in imported if m.split(".")[0] in ("pandas", "plotly", "matplotlib", "optuna", "torch")
+                or m.startswith("scipy.stats")], imported
+    from scitune.store import Store
+
+    assert Store(str(tmp_path / "r.db"), create=False).state_count_rows(1) == [("default", "completed", 1)]

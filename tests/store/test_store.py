@@ -255,6 +255,14 @@ def test_summary_from_counts_and_best_candidates_equals_the_summary_of_every_tri
     pd.testing.assert_frame_equal(every, narrowed)
     assert every["best_trial"].tolist()[:2] == ([2, 4] if mode == "min" else [0, 2])  # a tie goes to trial 2
     assert len(store.best_candidates("e", mode)) <= 4
+    # The same from plain rows (``scitune status`` reads these, without pandas).
+    from scitune.analysis.summary import SUMMARY_COLUMNS, study_summary_rows
+
+    rows = store.best_candidate_rows("e", mode)
+    assert rows == store.best_candidates("e", mode).to_dict("records")
+    assert store.state_count_rows(exp) == list(store.state_counts(exp).itertuples(index=False, name=None))
+    plain = study_summary_rows(rows, mode, names, store.state_count_rows(exp))
+    pd.testing.assert_frame_equal(pd.DataFrame(plain, columns=SUMMARY_COLUMNS), every)
 
 
 def test_an_experiment_its_studies_and_trials_are_planned_in_one_transaction(

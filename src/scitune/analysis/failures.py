@@ -15,11 +15,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from scitune.states import TrialState
+
+if TYPE_CHECKING:  # a frame arrives only once a run has finished enough trials to judge
+    import pandas as pd
 
 FAIL_FAST_DEFAULT = 3  # the first this-many finished trials of a run all failed: stop (budget.fail_fast)
 

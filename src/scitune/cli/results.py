@@ -30,7 +30,7 @@ def print_status(db: Store, name: str | None = None) -> None:
     if not shown:
         sys.stdout.write(f"no experiments in {db.safe_url} yet; start one with: scitune run EXPERIMENT.yaml\n")
     for item in shown:
-        objective = item.record.objective
+        objective = item.record.stored_objective
         best = f"best {objective.metric} ({objective.mode})"
         columns = [best if c == "best_objective" else c for c in SUMMARY_COLUMNS]
         rows = [{(best if k == "best_objective" else k): v for k, v in row.items()} for row in item.rows]

@@ -12,7 +12,6 @@ import itertools
 import os
 import re
 import string
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal, Mapping
 
@@ -25,6 +24,7 @@ from pydantic import (
 )
 
 from scitune.config.presets import expand_preset
+from scitune.config.study import StudySpec
 from scitune.errors import SpaceError
 from scitune.space import (
     ChoiceParam,
@@ -448,14 +448,6 @@ class Experiment(_Strict):
     def canonical(self) -> dict[str, Any]:
         """The definition as plain data, for storing and for telling whether a file changed."""
         return self.model_dump(mode="json", exclude_none=True)
-
-
-@dataclass(frozen=True)
-class StudySpec:
-    """One study of an experiment: its name and the scientific values it holds."""
-
-    name: str
-    scientific: dict[str, Any]
 
 
 def folder_name(name: str) -> str:

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import pandas as pd
-
 from scitune.analysis.failures import FAIL_FAST_DEFAULT, FailFast, fail_fast
 from scitune.config import Experiment
 from scitune.errors import Interrupted, StoreError, UsageError
@@ -136,6 +134,8 @@ class FailFastWatch:
         trials = store.trials(self.experiment.name, kind=kind)
         if self.study_ids is not None:
             trials = trials[trials["study_id"].isin(self.study_ids)]
+        import pandas as pd  # here: a run that never judges fail-fast never needs it
+
         finished_at = pd.to_numeric(trials["finished_at"], errors="coerce")
         mine = trials[trials["state"].isin(FINISHED) & (finished_at >= self.since)]
         if len(mine) >= self.limit:

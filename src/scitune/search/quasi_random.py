@@ -1,4 +1,4 @@
-"""Quasi-random search: scrambled Halton points from scipy, mapped onto the search space.
+"""Quasi-random search: scrambled Halton points (scipy's), mapped onto the search space.
 
 Why quasi-random during exploration (playbook FAQ "Why use quasi-random search instead of more sophisticated black box optimization
 algorithms during the exploration phase of tuning?"): it behaves like a jittered,
@@ -12,6 +12,7 @@ study of an experiment uses the same sequence, which pairs the comparison betwee
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 import numpy as np
@@ -35,14 +36,7 @@ class QuasiRandomSearch:
             raise ValueError("start and n must be non-negative")
         if self.space.dimensions == 0:
             return np.empty((n, 0))
-        from scipy.stats import qmc  # scipy.stats takes a second to import; only runs need it
-
-        # A fresh engine per call: scrambling depends only on the seed, and fast_forward makes
-        # row `start` the next one drawn, so any window of the sequence is reproducible.
-        engine = qmc.Halton(d=self.space.dimensions, scramble=True, rng=np.random.default_rng(self.seed))
-        if start:
-            engine.fast_forward(start)
-        return engine.random(n)
+        return scrambled_halton(self.space.dimensions, self.seed, start, n)
 
     def points(self, start: int, n: int, context: Mapping[str, Any] | None = None) -> list[dict[str, Scalar]]:
         """Hyperparameter values of rows ``start .. start+n-1``; ``context`` holds the scientific
@@ -60,3 +54,42 @@ class QuasiRandomSearch:
             "engine": "scipy.stats.qmc.Halton(scramble=True)",
             "scipy_version": scipy.__version__,
         }
+
+
+def _primes(n: int) -> list[int]:
+    """The first ``n`` primes: the Halton sequence's bases, one per dimension."""
+    found: list[int] = []
+    candidate = 2
+    while len(found) < n:
+        if all(candidate % p for p in found if p * p <= candidate):
+            found.append(candidate)
+        candidate += 1
+    return found
+
+
+def scrambled_halton(d: int, seed: int, start: int, n: int) -> np.ndarray:
+    """Rows ``start .. start+n-1`` of ``scipy.stats.qmc.Halton(d, scramble=True,
+    rng=np.random.default_rng(seed))``, bit for bit (``tests/search`` checks it against scipy), in
+    numpy alone: importing scipy.stats takes about a second, more than a one-trial run's own work.
+
+    As scipy does it: the engine's generator is spawned from the seed's; each dimension ``k`` counts
+    in the ``k``-th prime base, and each of a number's digits (as many as a double resolves) goes
+    through its own random permutation of the base's digits (Owen's scrambling), drawn dimension
+    by dimension, digit by digit, at construction."""
+    parent = np.random.default_rng(seed).bit_generator
+    seeds = getattr(parent, "seed_seq", None) or parent._seed_seq  # numpy < 1.25 names it privately
+    rng = np.random.Generator(type(parent)(seeds.spawn(1)[0]))
+    out = np.empty((n, d))
+    index = np.arange(start, start + n, dtype=np.int64)
+    for dim, base in enumerate(_primes(d)):
+        digits = math.ceil(54 / math.log2(base)) - 1  # those with base**-k > 2**-54
+        permutations = np.repeat(np.arange(base)[None], digits, axis=0)
+        for permutation in permutations:
+            rng.shuffle(permutation)
+        value, quotient, weight = np.zeros(n), index.copy(), 1.0 / base
+        for k in range(digits):
+            value += permutations[k, quotient % base] * weight
+            weight /= base
+            quotient //= base
+        out[:, dim] = value
+    return out

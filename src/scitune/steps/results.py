@@ -57,7 +57,7 @@ def status(store: Store, experiment: str | None = None) -> list[Status]:
     out = []
     for record in records:
         names = [s.name for s in store.studies(record.id)]
-        mode = record.objective.mode
+        mode = record.stored_objective.mode
         # Counted and narrowed in the database: a status of 100,000 trials reads a few rows, as
         # plain data (no pandas on this path: ``scitune status`` starts in a fraction of a second).
         rows = study_summary_rows(store.best_candidate_rows(record.name, mode), mode, names,

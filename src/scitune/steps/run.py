@@ -20,9 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Literal
 
 from scitune.config import Experiment, load_experiment, parse_experiment
 from scitune.config.experiment import NAME_PATTERN
@@ -34,6 +32,9 @@ from scitune.run.program import Program, TrainFn, as_program, load_program
 from scitune.states import FINISHED
 from scitune.steps.check import DesignReview, check_experiment, refuse
 from scitune.store import Store, resolve_url
+
+if TYPE_CHECKING:  # a run reads no frame: only read_results hands frames out
+    import pandas as pd
 
 Executor = Literal["local", "ray"]
 EXECUTORS: tuple[Executor, ...] = ("local", "ray")

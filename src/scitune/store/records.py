@@ -11,13 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pydantic import ValidationError
-
-from scitune.config import Experiment, Objective, StudySpec
+from scitune.config.study import StudySpec
 from scitune.errors import StoreError
 from scitune.states import StudyKind
+
+if TYPE_CHECKING:  # imported where used: reading records (``scitune status``) needs no pydantic
+    from scitune.config import Experiment, Objective
+
+
+class StoredObjective(NamedTuple):
+    """An experiment's objective as its stored definition holds it: the metric and its mode."""
+
+    metric: str
+    mode: str
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,10 @@ class ExperimentRecord:
     @cached_property
     def experiment(self) -> Experiment:
         """The stored definition as a validated :class:`~scitune.config.Experiment`."""
+        from pydantic import ValidationError
+
+        from scitune.config import Experiment
+
         try:
             return Experiment.model_validate(self.definition)
         except ValidationError as err:  # written by a scitune whose experiment files had other rules
@@ -53,6 +65,19 @@ class ExperimentRecord:
     @property
     def objective(self) -> Objective:
         return self.experiment.objective
+
+    @property
+    def stored_objective(self) -> StoredObjective:
+        """The objective's metric and mode read from the stored definition (the canonical form this
+        store wrote, validated then) without validating the whole experiment again: what reading
+        the store's counts needs (``scitune status``: no pydantic). A definition that does not hold
+        them as this version writes them goes through :attr:`objective` and its one error."""
+        spec = self.definition.get("objective")
+        if isinstance(spec, dict) and isinstance(spec.get("metric"), str) and spec["metric"] \
+                and spec.get("mode", "min") in ("min", "max"):
+            return StoredObjective(spec["metric"], spec.get("mode", "min"))
+        objective = self.objective
+        return StoredObjective(objective.metric, objective.mode)
 
     @property
     def folder(self) -> Path | None:
