@@ -122,3 +122,40 @@ def test_plots_of_an_experiment_without_results_still_draw(tmp_path: Path) -> No
     axis_figure(info)
     axis_png(info, tmp_path / "a.png")
     curves_png(curves_plot_info(top_trials(trials, "min", 3), metrics, "val_error", "min", 1000), tmp_path / "c.png")
+
+
+def test_a_scatter_of_many_trials_draws_the_best_and_an_even_sample_and_says_so() -> None:
+    """Past max_drawn trials the axis and best-step plots draw each study's best trials (its top-k
+    always) and an even sample of the rest, and say so; the y scale and the missing counts are still
+    every trial's, and below the limit nothing changes."""
+    experiment, _ = planted_experiment(trials=150)
+    base = shaped_outcome("clean")
+
+    def outcome(study, number, params):
+        if number % 10 == 3:
+            return Outcome("infeasible", {"val_error": np.array([0.4, np.nan])}, "NaN")
+        return base(study, number, params)
+
+    trials, _ = planted_frames(experiment, outcome)
+    full = axis_plot_info(trials, experiment.space, "val_error", "min", top_k=3)
+    thin = axis_plot_info(trials, experiment.space, "val_error", "min", top_k=3, max_drawn=60)
+    assert full.note == "" and len(full.panels[0].points) == len(trials)
+    assert thin.y_range == full.y_range and thin.cap == full.cap
+    assert [p.missing for p in thin.panels] == [p.missing for p in full.panels]
+    assert "60 of 300 trials drawn: each study's best 7 and an even sample of the rest" in thin.note
+    for full_panel, thin_panel in zip(full.panels, thin.panels):
+        assert len(thin_panel.points) == 60
+        kept = {(p.study, p.trial) for p in thin_panel.points}
+        assert {(p.study, p.trial) for p in full_panel.points if p.top} <= kept  # every top-k trial drawn
+        assert set(thin_panel.points) <= set(full_panel.points)  # drawn as they were, nothing moved
+        assert any(p.kind == "infeasible" for p in thin_panel.points)
+        for study in thin.studies:  # the sample covers the whole run of trial numbers
+            numbers = sorted(p.trial for p in thin_panel.points if p.study == study)
+            assert len(numbers) == 30 and numbers[0] < 15 and numbers[-1] > 135
+    assert thin.note in axis_figure(thin).layout.title.text
+
+    full_steps = best_step_info(trials, "val_error", "min", 1000, top_k=3)
+    thin_steps = best_step_info(trials, "val_error", "min", 1000, top_k=3, max_drawn=60)
+    assert full_steps.note == "" and len(thin_steps.points) == 60
+    assert {p for p in full_steps.points if p.top} <= set(thin_steps.points)
+    assert thin_steps.note in best_step_figure(thin_steps).layout.title.text

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
+import numpy as np
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
@@ -93,3 +95,56 @@ def png_legend(fig: Figure, ax: Any, columns: int = 6) -> None:
 def jitter(key: int, width: float = 0.28) -> float:
     """A deterministic offset in [-width/2, width/2) for spreading points on a categorical axis."""
     return ((key * 0.6180339887) % 1.0 - 0.5) * width
+
+
+# A scatter of every trial (the axis and best-step plots) draws at most this many trials over all
+# studies: past a few thousand points per study a panel is a solid cloud, and 100,000 trials were
+# 53 MB of figure for a browser to parse. What is drawn then: each study's best trials by the
+# objective (a quarter of its share, its top-k always among them) and an even sample of the rest by
+# trial number; scales, bands and findings are still computed from every trial.
+MAX_DRAWN = 20_000
+BEST_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """Which of a scatter's trials are drawn: ``index`` the frame labels (None: every trial)."""
+
+    index: Any  # pandas Index or None
+    drawn: int
+    total: int
+    best: int  # each study's best trials kept, at most
+
+    def note(self) -> str:
+        """The sentence a thinned plot carries (empty when every trial is drawn)."""
+        if self.index is None:
+            return ""
+        return (f"{self.drawn:,} of {self.total:,} trials drawn: each study's best {self.best:,} and an even "
+                "sample of the rest (the scales and findings use every trial)")
+
+
+def drawn_trials(frame: Any, done: Any, studies: list[str], limit: int = MAX_DRAWN, top_k: int = 1) -> Drawn:
+    """The rows of ``frame`` (columns study, trial) that a scatter draws: every one when there are at
+    most ``limit``, else per study (``limit`` shared evenly) its best ones in ``done`` (ranked, best
+    first; at least its ``top_k``) and an even sample of the others by trial number."""
+    total = len(frame)
+    if total <= limit:
+        return Drawn(None, total, total, 0)
+    share = max(1, limit // max(1, len(studies)))
+    best_n = max(top_k, int(share * BEST_SHARE))
+    keep = []
+    frame_study = frame["study"].to_numpy(dtype=object)
+    done_study = done["study"].to_numpy(dtype=object)
+    for study in studies:
+        mine = frame.index[frame_study == study]
+        if len(mine) <= share:
+            keep.append(mine)
+            continue
+        best = done.index[done_study == study][:best_n]
+        best = best[best.isin(mine)]
+        rest = frame.loc[mine.difference(best, sort=False)].sort_values("trial", kind="stable").index
+        wanted = share - len(best)
+        picked = rest[np.unique(np.linspace(0, len(rest) - 1, wanted).round().astype(int))] if wanted > 0 else rest[:0]
+        keep += [best, picked]
+    index = frame.index[frame.index.isin(keep[0].append(keep[1:]) if keep else frame.index[:0])]
+    return Drawn(index, len(index), total, best_n)

@@ -24,8 +24,10 @@ from scitune.plots._style import (
     BAND_COLOR,
     BAND_COLOR_MPL,
     INFEASIBLE_COLOR,
+    MAX_DRAWN,
     PNG_DPI,
     base_layout,
+    drawn_trials,
     grid_shape,
     jitter,
     png_grid,
@@ -94,6 +96,7 @@ class AxisPlotInfo:
     y_range: tuple[float, float]  # low, high in plotted units
     cap: float  # where infeasible trials are drawn
     edge_fraction: float
+    note: str = ""  # when not every trial is drawn: which are (see scitune.plots._style.drawn_trials)
 
 
 def _y_scale(values: np.ndarray, mode: str) -> tuple[float, float, float]:
@@ -116,14 +119,21 @@ def axis_plot_info(
     top_k: int = 3,
     edge_fraction: float = 0.1,
     studies: list[str] | None = None,
+    max_drawn: int = MAX_DRAWN,
 ) -> AxisPlotInfo:
     """Everything an axis plot shows, computed from the trials frame (study, trial, state, reason,
-    params, best_step, best_value) without drawing anything."""
+    params, best_step, best_value) without drawing anything. Past ``max_drawn`` finished trials,
+    each study's best ones and an even sample of the rest are drawn (``note`` says so); the y scale
+    and each panel's ``missing`` count every trial."""
     studies = study_order(trials, studies)
     done = ranked(trials, mode)
     top_ids = set(done.groupby("study", sort=False).head(top_k).index)
     best, cap, line = _y_scale(done["best_value"].to_numpy(float), mode)
     finished = trials[trials["state"].isin((TrialState.COMPLETED, TrialState.INFEASIBLE))]
+    every = [p if isinstance(p, dict) else {} for p in finished["params"].tolist()]
+    drawn = drawn_trials(finished, done, studies, max_drawn, top_k)
+    if drawn.index is not None:
+        finished = finished.loc[drawn.index]
     worse = (lambda a, b: a > b) if mode == "min" else (lambda a, b: a < b)
 
     # One pass over the trials; each panel then only formats its parameter.
@@ -142,11 +152,10 @@ def axis_plot_info(
     ]
     panels = []
     for param in space.params:
-        points, missing = [], 0
+        points, missing = [], sum(param.name not in p for p in every)
         categories = [str(v) for v in param.values] if isinstance(param, ChoiceParam) else []
         for study, trial, params, y, best_step, reason, top in rows:
             if param.name not in params:
-                missing += 1
                 continue
             value = params[param.name]
             shown = f"{value:.4g}" if not categories else str(value)
@@ -185,7 +194,7 @@ def axis_plot_info(
     low, high = sorted(
         (best - 0.06 * span * (1 if mode == "min" else -1), line + 0.06 * span * (1 if mode == "min" else -1))
     )
-    return AxisPlotInfo(metric, mode, studies, panels, (low, high), line, edge_fraction)
+    return AxisPlotInfo(metric, mode, studies, panels, (low, high), line, edge_fraction, drawn.note())
 
 
 def _x_edges(panel: AxisPanel, edge_fraction: float) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -320,6 +329,8 @@ def axis_figure(info: AxisPlotInfo) -> go.Figure:
         fig.update_xaxes(**axis, row=r, col=c)
         fig.update_yaxes(range=[low, high], row=r, col=c, title_text=info.metric if c == 1 else None)
     title = f"Axis plots: {info.metric} ({info.mode}) at each trial's best step vs each nuisance hyperparameter"
+    if info.note:
+        title += f"<br><sup>{info.note}</sup>"
     fig.update_layout(**base_layout(title, 330 * rows + 90))
     return fig
 
@@ -383,7 +394,8 @@ def axis_png(info: AxisPlotInfo, path: Path) -> Path:
         if i % cols == 0:
             ax.set_ylabel(info.metric)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"Axis plots: {info.metric} ({info.mode}) vs each nuisance hyperparameter", fontsize=11)
+    title = f"Axis plots: {info.metric} ({info.mode}) vs each nuisance hyperparameter"
+    fig.suptitle(f"{title}\n{info.note}" if info.note else title, fontsize=11 if not info.note else 9)
     png_legend(fig, axes.flat[0])
     fig.savefig(path, dpi=PNG_DPI)
     return path

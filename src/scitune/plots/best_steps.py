@@ -18,9 +18,11 @@ from scitune.analysis.ranking import ranked, study_order
 from scitune.plots._style import (
     BAND_COLOR,
     BAND_COLOR_MPL,
+    MAX_DRAWN,
     MUTED,
     PNG_DPI,
     base_layout,
+    drawn_trials,
     jitter,
     png_grid,
     study_colors,
@@ -44,6 +46,7 @@ class BestStepInfo:
     late_fraction: float
     studies: list[str]
     points: list[BestStepPoint]
+    note: str = ""  # when not every trial is drawn: which are (see scitune.plots._style.drawn_trials)
 
 
 def best_step_info(
@@ -55,15 +58,22 @@ def best_step_info(
     early_fraction: float = 0.1,
     late_fraction: float = 0.25,
     studies: list[str] | None = None,
+    max_drawn: int = MAX_DRAWN,
 ) -> BestStepInfo:
+    """Each completed trial's best step; past ``max_drawn`` of them, each study's best ones and an
+    even sample of the rest (``note`` says so)."""
     done = ranked(trials, mode)
     done = done[done["best_step"].notna()]
     top = set(done.groupby("study", sort=False).head(top_k).index)
+    order = study_order(trials, studies)
+    drawn = drawn_trials(done, done, order, max_drawn, top_k)
+    shown = done if drawn.index is None else done.loc[done.index.isin(drawn.index)]
     points = [
-        BestStepPoint(str(r.study), int(r.trial), int(r.best_step), float(r.best_value), i in top)
-        for i, r in zip(done.index, done.itertuples())
+        BestStepPoint(str(study), int(trial), int(step), float(value), i in top)
+        for i, study, trial, step, value in zip(shown.index, shown["study"].tolist(), shown["trial"].tolist(),
+                                                shown["best_step"].tolist(), shown["best_value"].tolist())
     ]
-    return BestStepInfo(metric, max_train_steps, early_fraction, late_fraction, study_order(trials, studies), points)
+    return BestStepInfo(metric, max_train_steps, early_fraction, late_fraction, order, points, drawn.note())
 
 
 def _bands(info: BestStepInfo) -> list[tuple[float, float, str]]:
@@ -128,7 +138,8 @@ def best_step_figure(info: BestStepInfo) -> go.Figure:
         range=[0, info.max_train_steps * 1.02], title_text="best step (retrospective checkpoint selection)"
     )
     fig.update_yaxes(tickmode="array", tickvals=list(range(n)), ticktext=info.studies, range=[-0.6, n - 0.4])
-    fig.update_layout(**base_layout(f"Best steps within max_train_steps = {info.max_train_steps}", 170 + 60 * n))
+    title = f"Best steps within max_train_steps = {info.max_train_steps}"
+    fig.update_layout(**base_layout(f"{title}<br><sup>{info.note}</sup>" if info.note else title, 170 + 60 * n))
     return fig
 
 
@@ -169,6 +180,7 @@ def best_step_png(info: BestStepInfo, path: Path) -> Path:
     ax.set_xlim(0, info.max_train_steps * 1.02)
     ax.set_xlabel("best step (retrospective checkpoint selection)")
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title(f"Best steps within max_train_steps = {info.max_train_steps}", fontsize=10)
+    title = f"Best steps within max_train_steps = {info.max_train_steps}"
+    ax.set_title(f"{title}\n{info.note}" if info.note else title, fontsize=10 if not info.note else 7)
     fig.savefig(path, dpi=PNG_DPI)
     return path

@@ -159,6 +159,7 @@ def build_plots(data: ReportData, result: Review) -> list[Plot]:
                 )
             )
     if exp.space.params:
+        axis = axis_plot_info(data.trials, exp.space, metric, mode, s.top_k, s.edge_fraction, names)
         plots.append(
             Plot(
                 "axis",
@@ -170,9 +171,9 @@ def build_plots(data: ReportData, result: Review) -> list[Plot]:
                     "triangles are trials worse than the axis shows (hover for the value). Dashed lines are the search "
                     f"range's bounds, shaded bands its outer {s.edge_fraction:.0%}: best "
                     "trials there mean the range may be "
-                    "too narrow."
+                    "too narrow." + _drawn(axis.note)
                 ),
-                axis_plot_info(data.trials, exp.space, metric, mode, s.top_k, s.edge_fraction, names),
+                axis,
             )
         )
     if result.budgets:
@@ -211,6 +212,7 @@ def build_plots(data: ReportData, result: Review) -> list[Plot]:
             "(Optuna's PED-ANOVA, normalised to sum to 1 per study), with the 5–95% range over bootstrap refits. "
             "Below the dotted line (half an equal share) in every study, it barely matters: fix it next round."),
             importance_plot_info(result.importances, BARELY_SHARE)))
+    best_steps = best_step_info(data.trials, metric, mode, steps, s.top_k, s.early_fraction, s.late_fraction, names)
     plots.append(
         Plot(
             "best-steps",
@@ -219,12 +221,17 @@ def build_plots(data: ReportData, result: Review) -> list[Plot]:
                 f"Where in [0, {steps}] each completed trial reached its best {metric}, each study's top {s.top_k} "
                 f"colored. Best steps consistently in the last {s.late_fraction:.0%} "
                 "mean training was cut short; always "
-                f"in the first {s.early_fraction:.0%}, far too many steps."
+                f"in the first {s.early_fraction:.0%}, far too many steps." + _drawn(best_steps.note)
             ),
-            best_step_info(data.trials, metric, mode, steps, s.top_k, s.early_fraction, s.late_fraction, names),
+            best_steps,
         )
     )
     return plots
+
+
+def _drawn(note: str) -> str:
+    """A thinned scatter's caption sentence (see :func:`scitune.plots._style.drawn_trials`)."""
+    return f" At this size not every trial is drawn: {note}." if note else ""
 
 
 def write_report(
