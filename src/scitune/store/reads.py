@@ -53,6 +53,7 @@ KindFilter = StudyKind | str | None
 _IDS_PER_QUERY = 20_000  # trial ids inlined per metrics query (SQL text stays well under a megabyte)
 _ROWS_PER_CHUNK = 50_000  # rows fetched (as Python tuples) at a time
 _LARGEST = 1.7976931348623157e308  # the largest finite float: a bound that keeps out infinities
+_PROBED_PAGES = 2_000  # pages ending within this many rows check a range by a probe per trial walked
 _PARAM_ROWS_TABLE = table(PARAM_ROWS, column("name"), column("value"), column("trial_id"), column("study_id"))
 
 
@@ -67,9 +68,17 @@ def _range_terms(rows: Any, name: str, low: float | None, high: float | None) ->
     return terms
 
 
-def _in_range(name: str, low: float | None, high: float | None) -> Any:
-    """The ids of the trials whose ``name`` lies in [low, high], off the parameter rows' index."""
-    return select(_PARAM_ROWS_TABLE.c.trial_id).where(*_range_terms(_PARAM_ROWS_TABLE, name, low, high))
+def _in_range(trial_id: Any, name: str, low: float | None, high: float | None, probe: bool) -> Any:
+    """Whether the trial ``trial_id`` has ``name`` in [low, high]. ``probe``: one probe of the
+    parameter rows' lookup index (trial_id, name, value) per trial checked, for a walk that stops
+    after a shallow page (a few hundred probes); else the trials in range read once off the rows'
+    order index and each trial checked against them (a fixed cost of a read of the range, cheaper
+    than a probe each for counts and deep pages: 100,000 trials, 33,000 in range, 0.16 against 0.45 s
+    on a loaded machine)."""
+    rows = _PARAM_ROWS_TABLE.alias("in_range")
+    if not probe:
+        return trial_id.in_(select(rows.c.trial_id).where(*_range_terms(rows, name, low, high)))
+    return select(rows.c.trial_id).where(rows.c.trial_id == trial_id, *_range_terms(rows, name, low, high)).exists()
 
 
 def _json_values(raw: list[Any]) -> list[Any]:
@@ -433,14 +442,18 @@ class StoreReads:
         # on the entries it reaches. PostgreSQL's planner has statistics and gets the filters as written.
         walk = sqlite and (sort == "best_value" or by_param)
 
-        def filters(param_rows: bool, hide: bool) -> list[Any]:
-            """The page's filters on trials; ``hide``: in the forms no SQLite index answers."""
+        def filters(param_rows: bool, hide: bool, skip: str | None = None) -> list[Any]:
+            """The page's filters on trials; ``hide``: in the forms no SQLite index answers; ``skip``:
+            a range left out (the sort's own, bounded on the rows it walks)."""
             out = [((trials.c.study_id + 0) if hide else trials.c.study_id).in_(in_scope)]
             if states:
                 out.append(((trials.c.state + "") if hide else trials.c.state).in_([str(s) for s in states]))
             for name, (low, high) in bounded.items():
+                if name == skip:
+                    continue
                 if param_rows:  # the trials whose row for that hyperparameter is in range
-                    out.append(((trials.c.id + 0) if hide else trials.c.id).in_(_in_range(name, low, high)))
+                    ids = (trials.c.id + 0) if hide else trials.c.id
+                    out.append(_in_range(ids, name, low, high, probe=int(offset) + int(limit) <= _PROBED_PAGES))
                     continue
                 value = trials.c.params[name].as_float()
                 if low is not None:
@@ -452,14 +465,15 @@ class StoreReads:
         with self._read() as conn:
             param_rows = (by_param or bool(bounded)) and self._has_param_rows(conn)
             where = filters(param_rows, hide=False)
-            paged = filters(param_rows, hide=walk)
+            sort_name = sort.removeprefix("param:") if by_param and param_rows else None
+            paged = filters(param_rows, hide=walk, skip=sort_name)
             if param_rows and bounded:
                 # Counted off the first range's rows (their index holds the value and the study), the
                 # other ranges and the states checked on each: no trial's JSON is parsed.
                 rows_table = _PARAM_ROWS_TABLE
                 name, (low, high) = next(iter(bounded.items()))
                 counted = [*_range_terms(rows_table, name, low, high), rows_table.c.study_id.in_(in_scope)]
-                counted += [rows_table.c.trial_id.in_(_in_range(other, lo, hi))
+                counted += [_in_range(rows_table.c.trial_id, other, lo, hi, probe=False)
                             for other, (lo, hi) in list(bounded.items())[1:]]
                 counted_from: Any = rows_table
                 if states:
@@ -471,8 +485,8 @@ class StoreReads:
             # Sort and skip over (key, id) alone, then read the page's rows whole: the database then
             # never sorts or steps over 100,000 rows with their parameters and reasons.
             if by_param and param_rows:
-                ids = self._page_by_param_rows(conn, sort.removeprefix("param:"), in_scope, paged,
-                                               descending, int(limit), int(offset))
+                ids = self._page_by_param_rows(conn, sort_name, in_scope, paged, descending, int(limit),
+                                               int(offset), bounds=bounded.get(sort_name))
             else:
                 ids = conn.execute(
                     select(trials.c.id).where(*paged).order_by(*order)
@@ -496,21 +510,24 @@ class StoreReads:
 
     @staticmethod
     def _page_by_param_rows(conn: Connection, name: str, scope: Any, where: list[Any], descending: bool,
-                            limit: int, offset: int) -> list[int]:
+                            limit: int, offset: int, bounds: tuple[float | None, float | None] | None = None,
+                            ) -> list[int]:
         """A page of trial ids by one hyperparameter, read from the parameter rows: the trials
         with a value in (value, id) order off their index, the filters checked on each trial it
         reaches; then, as the JSON sort puts them, the trials without one (missing or null), by id."""
         rows = _PARAM_ROWS_TABLE
         # The study scope on the rows' own study id (the index covers it: no trial is read for a
         # page without state or range filters); the other filters on the trial.
-        valued = [rows.c.name == name, rows.c.value.is_not(None), (rows.c.study_id + 0).in_(scope), *where[1:]]
+        # A range on the sorted hyperparameter itself bounds the walk (the index seeks to its start).
+        valued = [*_range_terms(rows, name, *(bounds or (None, None))), rows.c.value.is_not(None),
+                  (rows.c.study_id + 0).in_(scope), *where[1:]]
         joined = rows.join(trials, trials.c.id == rows.c.trial_id) if where[1:] else rows
         direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
         ids = list(conn.execute(
             select(rows.c.trial_id).select_from(joined).where(*valued)
             .order_by(direction(rows.c.value), direction(rows.c.trial_id)).limit(limit).offset(offset)
         ).scalars().all())
-        if len(ids) == limit:
+        if len(ids) == limit or bounds is not None:  # a trial without a value is out of any range on it
             return ids
         # Past the valued trials: how many matched, then the rest of the page from those without one.
         n_valued = offset + len(ids) if ids else conn.execute(
