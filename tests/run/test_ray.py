@@ -157,15 +157,6 @@ def test_trials_spread_over_both_nodes_and_run_once(cluster: str, tmp_path: Path
 
 
 @pytest.mark.parametrize("cluster", ["token"], indirect=True)  # auth on and off: the spread test covers both
-def test_command_mode_trials_on_ray(cluster: str, tmp_path: Path) -> None:
-    _experiment(tmp_path, "raycmd", trials=2, command=True)
-    result = _run(tmp_path, cluster)
-    assert result.returncode == 0, result.stderr
-    trials = Store(str(tmp_path / "s.db")).trials("raycmd")
-    assert Counter(trials["state"]) == {"completed": 4} and set(trials["best_step"]) == {10}
-
-
-@pytest.mark.parametrize("cluster", ["token"], indirect=True)  # auth on and off: the spread test covers both
 def test_killed_ray_worker_reruns_its_trial_from_the_checkpoint(cluster: str, tmp_path: Path) -> None:
     _experiment(tmp_path, "raykill", trials=2, steps=12, fixed="{step_seconds: 0.05, die_once: true}")
     runner = subprocess.Popen(
@@ -232,7 +223,9 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("cluster", ["token"], indirect=True)  # auth on and off: the spread test covers both
-def test_sigterm_stops_the_run_leaving_its_trials_to_rerun_and_no_process_behind(cluster: str, tmp_path: Path) -> None:
+def test_command_mode_on_ray_stops_on_sigterm_leaving_no_process_and_resumes(cluster: str, tmp_path: Path) -> None:
+    """Command-mode trials on Ray; SIGTERM to the driver stops it (exit 130) with its trials marked
+    interrupted and their programs ended; the next run finishes every trial."""
     _experiment(tmp_path, "rayterm", trials=2, steps=10, command=True, fixed="{command_step_seconds: 0.2}")
     runner = subprocess.Popen(
         [sys.executable, "-m", "scitune", "run", "exp.yaml", "--store", "s.db", "--executor", "ray", "--address", cluster],
@@ -253,7 +246,8 @@ def test_sigterm_stops_the_run_leaving_its_trials_to_rerun_and_no_process_behind
         time.sleep(0.2)
     result = _run(tmp_path, cluster)
     assert result.returncode == 0, result.stderr
-    assert Counter(Store(str(tmp_path / "s.db")).trials("rayterm")["state"]) == {"completed": 4}
+    trials = Store(str(tmp_path / "s.db")).trials("rayterm")
+    assert Counter(trials["state"]) == {"completed": 4} and set(trials["best_step"]) == {10}
 
 
 @pytest.mark.parametrize("cluster", ["token"], indirect=True)  # auth on and off: the spread test covers both
