@@ -195,13 +195,17 @@ def plant(url: str, trials: int, evaluations: int, name: str = "store-scale", fi
     return out
 
 
-def optuna_growth(url: str, trials: int, evaluations: int, seconds: float | None = None) -> dict[str, Any]:
+def optuna_growth(url: str, trials: int, evaluations: int, seconds: float | None = None,
+                  load: bool = False) -> dict[str, Any]:
     """Optuna on the same storage: a no-op objective reporting ``evaluations`` x 3 points (one
     intermediate value per evaluation, two user attributes for the other metrics); stopped after
     ``seconds`` (its trial count is then in the figures)."""
     optuna = quiet_optuna()
     load_start, cpu_start = _load(), time.process_time()
-    study = optuna.create_study(storage=url, study_name="store-scale", sampler=optuna.samplers.RandomSampler(seed=0))
+    if load:  # the study goes on (after trials written into its tables behind its back)
+        study = optuna.load_study(storage=url, study_name="store-scale", sampler=optuna.samplers.RandomSampler(seed=1))
+    else:
+        study = optuna.create_study(storage=url, study_name="store-scale", sampler=optuna.samplers.RandomSampler(seed=0))
     per_trial: list[float] = []
 
     def objective(trial: Any) -> float:
@@ -232,6 +236,51 @@ def optuna_growth(url: str, trials: int, evaluations: int, seconds: float | None
            "load_start": load_start, "load_end": _load(), "cpu_s": time.process_time() - cpu_start}
     _say(f"optuna {url.split('@')[-1]}: {json.dumps(out)}")
     return out
+
+
+OPTUNA_FAST_FORWARD = (
+    "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) "
+    "SELECT {first} + g, {study}, 'COMPLETE', now(), now() FROM generate_series(0, {count} - 1) AS g",
+    "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) "
+    "SELECT t.trial_id, p.name, CASE p.name WHEN 'width' THEN floor(random() * 2) "
+    "ELSE exp(ln(p.low) + random() * (ln(p.high) - ln(p.low))) END, p.dist "
+    "FROM trials t, (SELECT name, low, high, (SELECT distribution_json FROM trial_params q "
+    "WHERE q.param_name = v.name LIMIT 1) AS dist FROM (VALUES ('learning_rate', 1e-4, 1e-1), "
+    "('weight_decay', 1e-6, 1e-2), ('width', 1, 2)) AS v(name, low, high)) AS p WHERE t.trial_id > {after}",
+    "INSERT INTO trial_values (trial_id, objective, value, value_type) "
+    "SELECT trial_id, 0, 0.03 + random() / 10, 'FINITE' FROM trials WHERE trial_id > {after}",
+    "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type) "
+    "SELECT t.trial_id, g * 10, 0.03 + 1.0 / g, 'FINITE' FROM trials t, generate_series(1, {evaluations}) AS g "
+    "WHERE t.trial_id > {after}",
+    "INSERT INTO trial_user_attributes (trial_id, key, value_json) SELECT t.trial_id, k.key, k.value "
+    "FROM trials t, (VALUES ('val_loss', '0.1'), ('train_loss', '0.05')) AS k(key, value) WHERE t.trial_id > {after}",
+)
+
+
+def optuna_skipping(url: str, before: int, skip: int, after: int, evaluations: int) -> dict[str, Any]:
+    """Optuna on PostgreSQL at two sizes in one run: ``before`` trials of a fresh study, then
+    ``skip`` completed trials written straight into Optuna's tables (its own schema: parameters,
+    value, ``evaluations`` intermediate values and two user attributes each, as the objective
+    writes them), then ``after`` trials more through a freshly loaded study: its per-trial time at
+    0 and at ``before + skip`` trials."""
+    import sqlalchemy as sa
+
+    first = optuna_growth(url, before, evaluations)
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    start = time.perf_counter()
+    with engine.connect() as conn:
+        study_id = conn.exec_driver_sql("SELECT study_id FROM studies WHERE study_name = 'store-scale'").scalar()
+        last_id, last_number = conn.exec_driver_sql("SELECT max(trial_id), max(number) FROM trials").one()
+        for statement in OPTUNA_FAST_FORWARD:
+            conn.exec_driver_sql(statement.format(first=last_number + 1, study=study_id, count=skip, after=last_id,
+                                                  evaluations=evaluations))
+        for table in ("trials", "trial_params", "trial_values", "trial_intermediate_values", "trial_user_attributes"):
+            conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
+    engine.dispose()
+    skip_s = time.perf_counter() - start
+    _say(f"optuna: {skip} trials written into its tables in {skip_s:.1f} s")
+    second = optuna_growth(url, after, evaluations, load=True)
+    return {"before": first, "after": second, "skipped": skip, "skip_s": skip_s}
 
 
 def command(args: list[str], cwd: Path) -> dict[str, Any]:
@@ -371,6 +420,8 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true", help="plant on PostgreSQL only (with --postgres)")
     parser.add_argument("--skip-middle", action="store_true", help="PostgreSQL: plant the first and last tenth "
                         "through the API and complete the eight tenths between server-side (a loaded machine)")
+    parser.add_argument("--optuna-skip", type=int, default=0, help="PostgreSQL: Optuna runs --optuna trials, then "
+                        "this many are written into its tables, then --optuna more (its time at two sizes)")
     parser.add_argument("--optuna-seconds", type=float, help="stop Optuna's study after this long")
     parser.add_argument("--stores", type=Path, help="read back the stores plant-SIZE.db of this folder (planting "
                         "those missing there); with --trials 0 nothing else is planted")
@@ -379,6 +430,19 @@ def main() -> None:
     result = Result("The store at scale", {"trials": args.trials, "evaluations": args.evaluations,
                                             "optuna_trials": args.optuna, "read_sizes": read})
     postgres = _fresh_postgres(args.postgres, "scitune") if args.postgres else None
+    if args.optuna_skip and postgres:
+        measured = optuna_skipping(_fresh_postgres(args.postgres, "optuna"), args.optuna, args.optuna_skip,
+                                   args.optuna, args.evaluations)
+        for part in ("before", "after"):
+            for key in ("trials", "first_tenth_ms", "last_tenth_ms", "cpu_s", "load_start", "load_end"):
+                result.figure(f"optuna_postgres_{part}_{key}", measured[part][key],
+                              "ms" if key.endswith("_ms") else "s" if key.endswith("_s") else "")
+            result.details[f"optuna_postgres_{part}"] = measured[part]
+        mean = {part: statistics.fmean(measured[part]["ms_per_hundred"]) for part in ("before", "after")}
+        result.figure("optuna_postgres_ms_per_trial_at_start", mean["before"], "ms")
+        result.figure(f"optuna_postgres_ms_per_trial_at_{args.optuna + args.optuna_skip}", mean["after"], "ms")
+        result.figure("optuna_postgres_later_over_start", mean["after"] / mean["before"], "x")
+        args.optuna = 0
     with scratch(args.keep, "store_scale") as folder:
         measure(args.trials, args.evaluations, args.optuna, read, postgres, folder, result, args.stores,
                 not args.no_sqlite, args.optuna_seconds, args.skip_middle)

@@ -240,3 +240,23 @@ def test_a_full_disk_ends_the_run_with_one_line(workdir: Path) -> None:
     assert lines == [f"error: store sqlite:///{workdir / 's.db'} could not be written by a worker (disk full, or "
                      "the store is read-only); the run stopped"] or (
         len(lines) == 1 and "cannot be written" in lines[0]), result.stderr[-3000:]
+
+
+def test_the_progress_poll_of_a_large_experiment_is_read_less_often() -> None:
+    """The runner's poll counts every trial: an experiment of 100,000 is polled every 2.5 s, not
+    every 0.2 s, so the poll's cost per trial does not grow with the experiment."""
+    from scitune.run.local import POLL_TRIALS_PER_SECOND, poll_delay
+
+    assert poll_delay(0.2, 60) == 0.2 and poll_delay(0.2, 8_000) == 0.2  # as often as asked
+    assert poll_delay(0.2, 100_000) == 100_000 / POLL_TRIALS_PER_SECOND == 2.5
+    assert poll_delay(0.2, 200_000) / poll_delay(0.2, 100_000) == 2  # in proportion: flat per trial
+
+
+def test_a_run_whose_poll_is_stretched_still_finishes_every_trial(workdir: Path, monkeypatch) -> None:
+    """A stretched poll (a huge experiment) never stretches the run: a worker that exits wakes the
+    runner at once, and every trial completes."""
+    from scitune.run import local
+
+    monkeypatch.setattr(local, "POLL_TRIALS_PER_SECOND", 1)  # 6 trials: a poll every 6 s
+    _, _, summary = _run(workdir, experiment_yaml("slowpoll", trials=3, steps=2, eval_every=1), workers=2)
+    assert summary.states["completed"] == 6

@@ -45,6 +45,18 @@ def _pid_alive(pid: int) -> bool:
 
 ARTIFACTS_ENV = "SCITUNE_ARTIFACTS"
 MAX_WORKERS = 256  # worker processes per runner (docs/reliability.md); more is a typo, not a machine
+# The runner's progress poll counts the experiment's trials, so it costs time in proportion to them
+# (100,000 trials: about 0.1 s on PostgreSQL). Polled every poll_seconds, that would be a share of
+# the machine growing with the experiment; instead a poll of n trials waits n / POLL_TRIALS_PER_SECOND
+# seconds at least (2.5 s at 100,000), so the poll's cost per second, and per trial, stays flat.
+# Experiments of up to 8,000 trials are polled every poll_seconds as before; a worker that exits
+# wakes the runner at once whatever the experiment's size.
+POLL_TRIALS_PER_SECOND = 40_000
+
+
+def poll_delay(poll_seconds: float, trials: int) -> float:
+    """Seconds until the next progress poll of an experiment of ``trials`` trials."""
+    return max(poll_seconds, trials / POLL_TRIALS_PER_SECOND)
 
 
 def artifacts_root(store_url: str) -> Path:
@@ -248,10 +260,14 @@ class LocalRunner(RunnerBase):
             for _ in range(self.workers):
                 spawn()
             last_beat = time.monotonic()
+            progress, next_poll = None, last_beat + self.poll_seconds
             while True:
-                # Wake at once when a worker exits, else every poll_seconds to show progress.
-                multiprocessing.connection.wait([p.sentinel for p in procs], timeout=self.poll_seconds)
-                progress = self._progress(experiment_id)
+                # Wake at once when a worker exits, else at the next poll (or heartbeat) to show progress.
+                wake = min(next_poll, last_beat + self.heartbeat_seconds)
+                multiprocessing.connection.wait([p.sentinel for p in procs], timeout=max(0.0, wake - time.monotonic()))
+                if progress is None or time.monotonic() >= next_poll or any(p.exitcode is not None for p in procs):
+                    progress = self._progress(experiment_id)
+                    next_poll = time.monotonic() + poll_delay(self.poll_seconds, sum(progress["states"].values()))
                 self.store.check_still_there()  # a deleted or replaced store file stops the run
                 for proc in [p for p in procs if p.exitcode is not None]:
                     procs.remove(proc)
