@@ -51,7 +51,7 @@ else:
 
 KindFilter = StudyKind | str | None
 _IDS_PER_QUERY = 20_000  # trial ids inlined per metrics query (SQL text stays well under a megabyte)
-_ROWS_PER_CHUNK = 50_000  # rows fetched (as Python tuples) at a time
+_ROWS_PER_CHUNK = 20_000  # rows fetched (as Python tuples) at a time
 _LARGEST = 1.7976931348623157e308  # the largest finite float: a bound that keeps out infinities
 _PROBED_PAGES = 2_000  # pages ending within this many rows check a range by a probe per trial walked
 _PARAM_ROWS_TABLE = table(PARAM_ROWS, column("name"), column("value"), column("trial_id"), column("study_id"))
@@ -365,17 +365,21 @@ class StoreReads:
             # Straight through the driver's cursor, in chunks, each chunk turned into typed columns
             # at once: SQLAlchemy's Row objects (and a bind parameter per id) cost more than the
             # database's work on millions of points, and Python tuples cost ~5x the frame.
-            cursor = conn.connection.dbapi_connection.cursor()
-            try:
-                for at in range(0, len(ids), _IDS_PER_QUERY):
-                    chunk = ",".join(str(i) for i in ids[at:at + _IDS_PER_QUERY])  # integers: safe inline
+            # PostgreSQL: a server-side cursor, so that the rows stream chunk by chunk (a client-side
+            # one holds the whole result in libpq's memory before the first fetch).
+            server_side = conn.dialect.name == "postgresql"
+            for at in range(0, len(ids), _IDS_PER_QUERY):
+                chunk = ",".join(str(i) for i in ids[at:at + _IDS_PER_QUERY])  # integers: safe inline
+                dbapi = conn.connection.dbapi_connection
+                cursor = dbapi.cursor(name=f"scitune_metrics_{at}") if server_side else dbapi.cursor()
+                try:
                     cursor.execute(f"SELECT trial_id, name, step, value FROM metrics WHERE trial_id IN ({chunk}) "
                                    "ORDER BY trial_id, name, step")
                     while rows := cursor.fetchmany(_ROWS_PER_CHUNK):
                         columns.add(np.array(rows, dtype=_POINT))  # NULL -> NaN
                         del rows
-            finally:
-                cursor.close()
+                finally:
+                    cursor.close()
         if not columns.size:
             return pd.DataFrame({"trial_id": pd.Series(dtype="int64"), "name": pd.Series(dtype=object),
                                  "step": pd.Series(dtype="int64"), "value": pd.Series(dtype=float)})
