@@ -11,7 +11,10 @@ system) and that peak, with the 1-minute load average when it started:
   (:func:`scitune.dashboard.views.checked`: read the experiment, the report's checks, every plot's
   figure as JSON), and the JSON's size;
 - ``report``: ``scitune report NAME --no-png``;
-- ``status``: ``scitune status NAME``; ``csv``: ``scitune trials NAME --format csv``.
+- ``status``: ``scitune status NAME``; ``csv``: ``scitune trials NAME --format csv``;
+- ``findings``: the review's findings, passed checks, importance, budget verdicts (the curves'
+  bootstrap bands left out: they are the plot's), edges and infeasible regions as JSON; with
+  ``--before``, ``same`` says whether both sides' JSON is identical.
 
 ``--before SRC`` (another checkout's ``src``, e.g. ``git archive BASE src | tar -x -C /tmp/base``)
 runs each measurement with that scitune too, alternating with this checkout's, on the same store in
@@ -48,10 +51,30 @@ print(len(result.plots), len(result.findings), result.answer["title"])
 """
 
 
+FINDINGS = r"""
+import json, sys
+from scitune.analysis.review import review
+from scitune.steps.report import load
+from scitune.store.readonly import ReadOnlyStore
+data = load(ReadOnlyStore(sys.argv[1]), sys.argv[2])
+result = review(data.experiment, data.trials, data.metrics, data.studies, data.retrain)
+bands = ("median", "q25", "q75", "q05", "q95")
+print(json.dumps({"findings": [f.to_dict() for f in result.findings], "passed": result.passed,
+                  "importance": [i.as_record() for i in result.importances],
+                  "budgets": [{k: v for k, v in vars(c).items() if k not in bands} for c in result.budgets],
+                  "edges": [vars(e) for e in result.edges], "regions": [vars(r) for r in result.regions]},
+                 default=str, sort_keys=True))
+"""
+
+
 def one(src: str, args: list[str]) -> dict:
     env = {**os.environ, "PYTHONPATH": src}
     env.pop("SCITUNE_STORE", None)
     load = Path("/proc/loadavg").read_text().split()[0]
+    if args[1:3] == ["-c", FINDINGS]:
+        out = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir(), check=True)
+        return {"json": out.stdout.strip().splitlines()[-1], "s": 0.0, "cpu_s": 0.0, "rss_mb": 0.0,
+                "load_1m": float(load)}
     out = subprocess.run([sys.executable, "-c", LAUNCHER, *args], capture_output=True, text=True, env=env,
                          cwd=tempfile.gettempdir(), check=True)
     measured = json.loads(out.stdout.strip().splitlines()[-1])
@@ -65,6 +88,7 @@ def commands(what: str, url: str, name: str, out: Path) -> list[str]:
     cli = [sys.executable, "-m", "scitune"]
     return {
         "checks": [sys.executable, "-c", CHECKS, url, name],
+        "findings": [sys.executable, "-c", FINDINGS, url, name],
         "report": [*cli, "report", name, "--store", url, "--no-png", "--out", str(out)],
         "status": [*cli, "status", name, "--store", url],
         "csv": [*cli, "trials", name, "--store", url, "--format", "csv"],
@@ -88,8 +112,19 @@ def main() -> None:
                 for side, src in (sides.items() if i % 2 == 0 else reversed(sides.items())):
                     measured = one(src, commands(what, url, args.name, Path(tmp) / f"{side}-{what}"))
                     result["runs"].setdefault(f"{what} {side}", []).append(measured)
+                    if what == "findings":
+                        continue
                     print(f"{what:6s} {side:6s} {measured['s']:7.2f} s wall {measured['cpu_s']:6.2f} s CPU "
                           f"{measured['rss_mb']:6.0f} MiB  load {measured['load_1m']}", file=sys.stderr, flush=True)
+    found = {side: runs[0].pop("json") for key, runs in result["runs"].items() if key.startswith("findings ")
+             for side in [key.split()[1]]}
+    if found:
+        result["findings"] = json.loads(found["after"])
+        if "before" in found:
+            result["same"] = found["before"] == found["after"]
+            print(f"findings before and after: {'identical' if result['same'] else 'DIFFERENT'}", file=sys.stderr)
+        for key in [k for k in result["runs"] if k.startswith("findings ")]:
+            del result["runs"][key]
     print(json.dumps(result))
 
 

@@ -88,3 +88,20 @@ def test_the_review_and_the_reports_plot_carry_the_importance(tmp_path) -> None:
     assert info.threshold == BARELY_SHARE / 2 and len(info.bars) == 4
     assert len(importance_figure(info).data) == 2
     assert importance_png(info, tmp_path / "importance.png").stat().st_size > 5_000
+
+
+def test_numbered_twins_are_what_copy_copy_gives_with_a_new_id() -> None:
+    import copy
+
+    optuna = pytest.importorskip("optuna")
+    from scitune.analysis.importance import _numbered
+
+    dist = optuna.distributions.FloatDistribution(0.0, 1.0)
+    trials = [optuna.trial.create_trial(params={"a": v}, distributions={"a": dist}, value=v) for v in (0.1, 0.7, 0.1)]
+    ids = [t._trial_id for t in trials]
+    twins = _numbered(trials)
+    for i, (trial, twin) in enumerate(zip(trials, twins)):
+        want = copy.copy(trial)
+        want._trial_id = i
+        assert type(twin) is type(trial) and twin is not trial and vars(twin) == vars(want)
+    assert [t._trial_id for t in trials] == ids  # the originals are left alone

@@ -98,7 +98,12 @@ def _numbered(trials: list[Any]) -> list[Any]:
     trials apart by id."""
     out = []
     for i, trial in enumerate(trials):
-        twin = copy.copy(trial)
+        cls = type(trial)
+        if cls.__reduce_ex__ is object.__reduce_ex__ and not hasattr(cls, "__copy__") and hasattr(trial, "__dict__"):
+            twin = cls.__new__(cls)  # what copy.copy does for a plain object, without its generic protocol
+            twin.__dict__.update(trial.__dict__)
+        else:
+            twin = copy.copy(trial)
         twin._trial_id = i
         out.append(twin)
     return out
