@@ -60,7 +60,7 @@ hyperparameters:
 """
 
 
-def planted_trials(trials: int, evaluations: int):  # noqa: ANN201 - a generator of tuples
+def planted_trials(trials: int, evaluations: int):
     """The planted trials, study by study (2 studies of ``trials // 2``): (study index, number,
     nuisance hyperparameters, val_error curve, diverged). The same trials for scitune's store here and
     for Optuna's storage in dashboard_optuna.py (a diverged trial's values after its 4th are NaN)."""
@@ -127,12 +127,30 @@ def plant(url: str, trials: int, evaluations: int) -> float:
                 conn.execute(insert(trials_table), rows)
                 conn.execute(insert(metrics_table), points)
     if store.engine.dialect.name == "postgresql":
+        with store.engine.begin() as conn:  # the ids were given: move the id sequence past them
+            conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('trials', 'id'), (SELECT max(id) FROM trials))")
         # What autovacuum does within a minute or two of a bulk load (statistics, visibility map),
         # done at once so the first measured pages do not race it.
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
     store.close()
     return time.perf_counter() - started
+
+
+def _planted_already(url: str) -> bool:
+    sys.path.insert(0, str(REPO / "src"))
+    from scitune.errors import ScituneError
+    from scitune.store.readonly import ReadOnlyStore
+
+    try:
+        store = ReadOnlyStore(url)
+        try:
+            store.experiment(NAME)
+            return True
+        finally:
+            store.close()
+    except ScituneError:
+        return False
 
 
 def free_port() -> int:
@@ -328,6 +346,8 @@ def main() -> None:
     url = args.store or f"sqlite:///{folder / 'dash-scale.db'}"
     if not args.store and (folder / "dash-scale.db").exists():
         planted = None  # reuse a kept store
+    elif args.store and _planted_already(args.store):
+        planted = None  # a database this script planted before
     else:
         planted = plant(url, args.trials, args.evaluations)
     load = Path("/proc/loadavg").read_text().split()[0]
