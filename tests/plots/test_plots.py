@@ -142,7 +142,7 @@ def test_a_scatter_of_many_trials_draws_the_best_and_an_even_sample_and_says_so(
     assert full.note == "" and len(full.panels[0].points) == len(trials)
     assert thin.y_range == full.y_range and thin.cap == full.cap
     assert [p.missing for p in thin.panels] == [p.missing for p in full.panels]
-    assert "60 of 300 trials drawn: each study's best 7 and an even sample of the rest" in thin.note
+    assert "60 of 300 trials are drawn: each study's best 7 and an even sample of the rest" in thin.note
     for full_panel, thin_panel in zip(full.panels, thin.panels):
         assert len(thin_panel.points) == 60
         kept = {(p.study, p.trial) for p in thin_panel.points}

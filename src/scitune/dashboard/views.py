@@ -138,7 +138,7 @@ class Checked:
 def checked(url: str, name: str, key: tuple) -> Checked:
     """Read experiment ``name`` from the store at ``url`` and run the report's checks and plots on it
     (:mod:`scitune.steps.report`). Runs in the dashboard's checks process: at 100,000 trials it takes
-    a while and a few GB, which the server itself then never holds."""
+    about 10 s of CPU and 0.5 GB (BENCHMARKS.md section 13), which the server itself never holds."""
     from scitune.analysis.findings import CHECKS
     from scitune.analysis.review import review
     from scitune.steps.report import build_plots, load

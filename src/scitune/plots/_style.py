@@ -119,8 +119,8 @@ class Drawn:
         """The sentence a thinned plot carries (empty when every trial is drawn)."""
         if self.index is None:
             return ""
-        return (f"{self.drawn:,} of {self.total:,} trials drawn: each study's best {self.best:,} and an even "
-                "sample of the rest (the scales and findings use every trial)")
+        return (f"{self.drawn:,} of {self.total:,} trials are drawn: each study's best {self.best:,} and an even "
+                "sample of the rest; the scales and findings use every trial")
 
 
 def drawn_trials(frame: Any, done: Any, studies: list[str], limit: int = MAX_DRAWN, top_k: int = 1) -> Drawn:

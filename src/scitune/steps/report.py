@@ -231,7 +231,7 @@ def build_plots(data: ReportData, result: Review) -> list[Plot]:
 
 def _drawn(note: str) -> str:
     """A thinned scatter's caption sentence (see :func:`scitune.plots._style.drawn_trials`)."""
-    return f" At this size not every trial is drawn: {note}." if note else ""
+    return f" {note[0].upper()}{note[1:]}." if note else ""
 
 
 def write_report(
