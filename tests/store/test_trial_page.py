@@ -225,7 +225,7 @@ def test_a_trial_whose_params_are_not_numbers_is_still_written(store_url: str) -
     from scitune.store.schema import trials
 
     store, eid = _param_store(store_url)
-    odd = ["relu", [1, 2], {"a": 1}, True, "1e999", " 2.5 "]
+    odd = ["relu", [1, 2], {"a": 1}, True, "1e999", " 2.5 ", "1e99999", 10**400]
     with store.engine.begin() as conn:
         conn.execute(insert(trials), [{"id": 61 + k, "study_id": 1, "number": 99 + k, "seed": 0, "attempts": 0,
                                        "params": {"lr": v}, "state": "pending", "created_at": 0.0}
@@ -233,7 +233,7 @@ def test_a_trial_whose_params_are_not_numbers_is_still_written(store_url: str) -
         conn.execute(trials.update().where(trials.c.id == 61).values(params={"lr": "tanh", "x": [3]}))
     for descending in (False, True):
         page, total = store.trial_page(eid, sort="param:lr", descending=descending, limit=100)
-        assert total == 66 and sorted(page["id"]) == list(range(1, 67))
+        assert total == 60 + len(odd) and sorted(page["id"]) == list(range(1, 61 + len(odd)))
     _, ranged = store.trial_page(eid, ranges={"lr": (2, 3)})
     assert ranged >= 1  # " 2.5 " reads as a number on both stores
     store.close()

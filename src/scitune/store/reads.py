@@ -523,8 +523,11 @@ class StoreReads:
         # The study scope on the rows' own study id (the index covers it: no trial is read for a
         # page without state or range filters); the other filters on the trial.
         # A range on the sorted hyperparameter itself bounds the walk (the index seeks to its start).
+        # On SQLite, + 0 keeps its planner off the study index; PostgreSQL's planner would take it as
+        # an expression without statistics, guess a few rows and sort them all (0.38 s, not 0.09 s).
+        study_id = (rows.c.study_id + 0) if conn.dialect.name == "sqlite" else rows.c.study_id
         valued = [*_range_terms(rows, name, *(bounds or (None, None))), rows.c.value.is_not(None),
-                  (rows.c.study_id + 0).in_(scope), *where[1:]]
+                  study_id.in_(scope), *where[1:]]
         joined = rows.join(trials, trials.c.id == rows.c.trial_id) if where[1:] else rows
         direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
         ids = list(conn.execute(

@@ -305,9 +305,9 @@ SQLITE_PARAM_ROWS_FILL = (
 )
 
 # PostgreSQL: the same parameter rows, kept by plpgsql triggers. A value is the hyperparameter as a
-# float where it is one: a JSON number (one beyond a float's range gives NULL, one too small for it
-# 0), true/false as 1/0, a string that reads as a number; anything else (text, lists, null) NULL, so
-# no trial's insert ever fails on its parameters. Inserts and deletes fire once per statement over
+# float where it is one: a JSON number or a string that reads as one (beyond a float's range: NULL;
+# too small for one: 0; an exponent of more than 4 digits: NULL), true/false as 1/0; anything else
+# (text, lists, objects, null) NULL, so no trial's insert ever fails on its parameters. Inserts and deletes fire once per statement over
 # the statement's rows (a bulk insert of thousands of trials costs one INSERT ... SELECT); an update
 # of a trial's params or study, once per row. Created with the table on the open that first lacks
 # it (under the open's advisory lock), which also copies in the trials already there.
@@ -316,27 +316,24 @@ PG_PARAM_ROWS = (
      "(name TEXT NOT NULL, value DOUBLE PRECISION, trial_id INTEGER NOT NULL, study_id INTEGER NOT NULL)"),
     f"CREATE INDEX IF NOT EXISTS ix_{PARAM_ROWS}_order ON {PARAM_ROWS} (name, value, trial_id, study_id)",
     f"CREATE INDEX IF NOT EXISTS ix_{PARAM_ROWS}_lookup ON {PARAM_ROWS} (trial_id, name, value)",
-    r"""CREATE OR REPLACE FUNCTION scitune_param_value(v jsonb) RETURNS double precision
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE n numeric;
-BEGIN
-  CASE jsonb_typeof(v)
-    WHEN 'number' THEN n := (v #>> '{}')::numeric;
-    WHEN 'boolean' THEN RETURN CASE WHEN v = 'true'::jsonb THEN 1 ELSE 0 END;
-    WHEN 'string' THEN
-      IF (v #>> '{}') !~ '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$' THEN RETURN NULL; END IF;
-      n := (v #>> '{}')::numeric;
-    ELSE RETURN NULL;
-  END CASE;
-  IF abs(n) > 1.7976931348623157e308 THEN RETURN NULL; END IF;
-  IF abs(n) < 2.2250738585072014e-308 THEN RETURN 0; END IF;
-  RETURN n::double precision;
-END $$""",
+    # Plain SQL (inlined into the triggers' INSERT ... SELECT, no plpgsql call per value); a CASE
+    # evaluates only the branch it takes, so no cast below ever sees text it cannot read.
+    r"""CREATE OR REPLACE FUNCTION scitune_param_value(v json) RETURNS double precision
+LANGUAGE sql IMMUTABLE AS $$
+SELECT CASE
+  WHEN json_typeof(v) = 'boolean' THEN CASE WHEN (v #>> '{}') = 'true' THEN 1.0 ELSE 0.0 END
+  WHEN json_typeof(v) IN ('number', 'string')
+       AND (v #>> '{}') ~ '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,4})?\s*$' THEN
+    CASE WHEN abs((v #>> '{}')::numeric) > 1.7976931348623157e308 THEN NULL
+         WHEN abs((v #>> '{}')::numeric) < 2.2250738585072014e-308 THEN 0.0
+         ELSE (v #>> '{}')::numeric::double precision END
+END
+$$""",
     f"""CREATE OR REPLACE FUNCTION scitune_{PARAM_ROWS}_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO {PARAM_ROWS} (name, value, trial_id, study_id)
   SELECT p.key, scitune_param_value(p.value), n.id, n.study_id FROM new_trials n,
-    jsonb_each(CASE WHEN jsonb_typeof(n.params::jsonb) = 'object' THEN n.params::jsonb ELSE '{{}}'::jsonb END) p;
+    json_each(CASE WHEN json_typeof(n.params) = 'object' THEN n.params ELSE '{{}}'::json END) p;
   RETURN NULL;
 END $$""",
     f"""CREATE OR REPLACE FUNCTION scitune_{PARAM_ROWS}_update() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -344,7 +341,7 @@ BEGIN
   DELETE FROM {PARAM_ROWS} WHERE trial_id = OLD.id;
   INSERT INTO {PARAM_ROWS} (name, value, trial_id, study_id)
   SELECT p.key, scitune_param_value(p.value), NEW.id, NEW.study_id FROM
-    jsonb_each(CASE WHEN jsonb_typeof(NEW.params::jsonb) = 'object' THEN NEW.params::jsonb ELSE '{{}}'::jsonb END) p;
+    json_each(CASE WHEN json_typeof(NEW.params) = 'object' THEN NEW.params ELSE '{{}}'::json END) p;
   RETURN NULL;
 END $$""",
     f"""CREATE OR REPLACE FUNCTION scitune_{PARAM_ROWS}_delete() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -365,5 +362,5 @@ END $$""",
 PG_PARAM_ROWS_FILL = (
     f"INSERT INTO {PARAM_ROWS} (name, value, trial_id, study_id) "
     "SELECT p.key, scitune_param_value(p.value), t.id, t.study_id FROM trials t, "
-    "jsonb_each(CASE WHEN jsonb_typeof(t.params::jsonb) = 'object' THEN t.params::jsonb ELSE '{}'::jsonb END) p"
+    "json_each(CASE WHEN json_typeof(t.params) = 'object' THEN t.params ELSE '{}'::json END) p"
 )
