@@ -55,6 +55,15 @@ class Result:
             met = measured <= target if comparison == "<=" else measured >= target
         self.goals.append({"goal": goal, "measured": measured, "target": target, "comparison": comparison, "met": met})
 
+    def print_summary(self, stream: Any = None) -> None:
+        """A line per figure and per goal, for a benchmark run as its own command (stderr by default)."""
+        stream = stream or sys.stderr
+        for figure, value in self.figures.items():
+            print(f"{figure:45s} {value:12.4g} {self.units[figure]}", file=stream)
+        for goal in self.goals:
+            print(f"goal {goal['goal']}: {goal['measured']:.4g} {goal['comparison']} {goal['target']} -> {goal['met']}",
+                  file=stream)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "title": self.title, "sizes": self.sizes, "figures": self.figures, "units": self.units,

@@ -222,11 +222,7 @@ def main() -> None:
                                                        "runners_sqlite": args.sqlite_runners, "workers": args.workers})
     with scratch(args.keep, "many_runners") as folder:
         measure(args.trials, args.runners, args.sqlite_runners, args.workers, args.postgres, folder, result)
-    for figure, value in result.figures.items():
-        print(f"{figure:45s} {value:12.4g} {result.units[figure]}", file=sys.stderr)
-    for goal in result.goals:
-        print(f"goal {goal['goal']}: {goal['measured']:.4g} {goal['comparison']} {goal['target']} -> {goal['met']}",
-              file=sys.stderr)
+    result.print_summary()
     print(json.dumps(result.as_dict()))
 
 

@@ -446,11 +446,7 @@ def main() -> None:
     with scratch(args.keep, "store_scale") as folder:
         measure(args.trials, args.evaluations, args.optuna, read, postgres, folder, result, args.stores,
                 not args.no_sqlite, args.optuna_seconds, args.skip_middle)
-    for figure, value in result.figures.items():
-        print(f"{figure:45s} {value:12.4g} {result.units[figure]}", file=sys.stderr)
-    for goal in result.goals:
-        print(f"goal {goal['goal']}: {goal['measured']:.4g} {goal['comparison']} {goal['target']} -> {goal['met']}",
-              file=sys.stderr)
+    result.print_summary()
     print(json.dumps(result.as_dict()))
 
 
