@@ -226,7 +226,7 @@ def _alive(pid: int) -> bool:
 def test_command_mode_on_ray_stops_on_sigterm_leaving_no_process_and_resumes(cluster: str, tmp_path: Path) -> None:
     """Command-mode trials on Ray; SIGTERM to the driver stops it (exit 130) with its trials marked
     interrupted and their programs ended; the next run finishes every trial."""
-    _experiment(tmp_path, "rayterm", trials=2, steps=10, command=True, fixed="{command_step_seconds: 0.2}")
+    _experiment(tmp_path, "rayterm", trials=2, steps=10, command=True, fixed="{command_step_seconds: 0.1}")
     runner = subprocess.Popen(
         [sys.executable, "-m", "scitune", "run", "exp.yaml", "--store", "s.db", "--executor", "ray", "--address", cluster],
         cwd=tmp_path, stdout=subprocess.DEVNULL, env={**os.environ, **RAY_ENV}, stderr=subprocess.PIPE,

@@ -33,6 +33,7 @@ from scitune.run.local import (
     ProgressFn,
     RunnerBase,
     RunSummary,
+    _pid_alive,
     artifacts_root,
     fail_fast_limit,
     lost_owner_check,
@@ -144,8 +145,11 @@ def train_trials(spec: TaskSpec) -> dict[str, Any]:
     store = Store(spec.url)
     trained, interrupted = 0, False
     try:
+        # Ray ends a dead driver's tasks; on the driver's own host this task also stops by itself.
+        _, host, driver_pid = spec.owner.split(":")[:3]
         trained = claim_loop(store, spec.experiment_id, experiment, program, spec.owner, study_ids,
-                             Path(spec.artifacts), proposer, watch)
+                             Path(spec.artifacts), proposer, watch,
+                             keep_going=lambda: host != HOST or _pid_alive(int(driver_pid)))
     except (KeyboardInterrupt, Interrupted):
         interrupted = True  # the trial is recorded as interrupted; the driver reports the stop
     finally:
