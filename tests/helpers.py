@@ -61,14 +61,25 @@ def postgres_database() -> tuple[str, callable]:
 def stop_processes_naming(folder: Path) -> None:
     """Stop, by pid, every process whose command line names ``folder`` (a test's own Ray temp
     folder): never ``ray stop``, which would stop every Ray of this machine."""
-    mine = []
+    mine, parent = [], {}
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit() and int(proc.name) != os.getpid():
             try:
                 if str(folder).encode() in (proc / "cmdline").read_bytes():
                     mine.append(int(proc.name))
-            except OSError:
+                # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
+                parent[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
                 pass
+    # Their descendants too: Ray's agents (dashboard agent, runtime-env agent) rewrite their command
+    # lines, so only their parent, the raylet, still names the folder.
+    found = set(mine)
+    while True:
+        more = [pid for pid, ppid in parent.items() if ppid in found and pid not in found]
+        if not more:
+            break
+        found.update(more)
+        mine.extend(more)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in mine:
             try:

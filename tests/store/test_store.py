@@ -68,6 +68,16 @@ def test_finish_refuses_a_trial_that_is_no_longer_yours(store_url: str) -> None:
     assert store.metrics([claimed.id]).empty  # the stale worker's late points were not written
 
 
+def test_releasing_one_worker_leaves_a_worker_whose_pid_it_prefixes(store_url: str) -> None:
+    store, exp, _ = _store_with_trials(store_url, n=2)
+    dead = store.claim(exp, "h:t:1:123", "h")
+    alive = store.claim(exp, "h:t:1:1234", "h")  # pid 123 is a prefix of pid 1234
+    assert store.release("h:t:1:123", "failed", "worker died", exact=True) == 1
+    states = store.trials("e").set_index("id")["state"]
+    assert states[dead.id] == "failed" and states[alive.id] == "running"
+    assert store.release("h:t:1:", "interrupted", "stopped") == 1  # the runner's own prefix: the rest
+
+
 def test_a_step_reported_twice_in_one_batch_keeps_its_last_value(store_url: str) -> None:
     """PostgreSQL writes a batch as one statement, which cannot update a row twice: the batch is
     reduced to the last value of each step first, as the row-by-row insert keeps it on SQLite."""

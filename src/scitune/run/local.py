@@ -278,7 +278,7 @@ class LocalRunner(RunnerBase):
                                          "(disk full, or the store is read-only); the run stopped")
                     if proc.exitcode != 0:
                         why = f"its worker process died ({_exit_description(proc.exitcode)})"
-                        lost = self.store.release(f"{self.owner_prefix}{proc.pid}", TrialState.FAILED, why)
+                        lost = self.store.release(f"{self.owner_prefix}{proc.pid}", TrialState.FAILED, why, exact=True)
                         crashed.append(why)
                         progress = self._progress(experiment_id) if lost else progress
                 failed = progress["states"][TrialState.FAILED]

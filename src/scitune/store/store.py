@@ -554,12 +554,14 @@ class Store(StoreReads):
             )
 
     @retrying
-    def release(self, owner_prefix: str, state: str, reason: str) -> int:
-        """Mark every trial still running under ``owner_prefix`` as ``state`` (interrupted or failed)."""
+    def release(self, owner_prefix: str, state: str, reason: str, *, exact: bool = False) -> int:
+        """Mark every trial still running under ``owner_prefix`` as ``state`` (interrupted or failed);
+        ``exact``: only the trials of that one owner (worker ``...:123`` is a prefix of ``...:1234``)."""
+        mine = trials.c.owner == owner_prefix if exact else trials.c.owner.startswith(owner_prefix, autoescape=True)
         with self._write() as conn:
             return conn.execute(
                 update(trials)
-                .where(trials.c.state == TrialState.RUNNING, trials.c.owner.startswith(owner_prefix, autoescape=True))
+                .where(trials.c.state == TrialState.RUNNING, mine)
                 .values(state=str(state), reason=reason, finished_at=time.time())
             ).rowcount
 
