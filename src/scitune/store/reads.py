@@ -29,7 +29,6 @@ from scitune.store.schema import (
     display_url,
     experiments,
     launches,
-    metrics,
     notes,
     studies,
     test_results,
