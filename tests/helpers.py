@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,45 @@ def stop_processes_naming(folder: Path) -> None:
             except ProcessLookupError:
                 pass
         time.sleep(1)
+
+
+# -- the framework callbacks' tests (tests/training: Lightning, Hugging Face, Keras) --------------
+
+
+def framework_experiment(name: str, framework: str, train: str, trials: int, *, objective: str = "val_error",
+                         learning_rate: str = "{low: 1.0e-3, high: 3.0e-2, scale: log}",
+                         fixed: str = "{width: 16, batch_size: 64}") -> str:
+    """A 40-step experiment evaluated every 10 steps, keeping the best checkpoint, whose program is
+    ``train`` (a ``train:`` or ``command:`` line)."""
+    return textwrap.dedent(f"""\
+        experiment: {name}
+        goal: Does the {framework} callback report, keep checkpoints and resume?
+        {train}
+        objective: {{metric: {objective}, mode: min}}
+        budget: {{trials_per_study: {trials}, max_train_steps: 40, eval_every: 10}}
+        checkpoints: {{keep_best: 1}}
+        hyperparameters:
+          nuisance:
+            learning_rate: {learning_rate}
+          fixed: {fixed}
+        """)
+
+
+def check_framework_trials(db, name: str, *, objective: str = "val_error", metrics: Iterable[str],
+                           checkpoints: str) -> None:
+    """Every trial of ``name`` completed, reported ``objective`` at each evaluation step exactly
+    once (a resumed one included) and the framework's own ``metrics``, and kept (keep_best 1) its
+    best checkpoint and its latest, nothing else, on disk (files matching ``checkpoints``) and in
+    the store alike."""
+    trials = db.trials(name)
+    assert set(trials["state"]) == {"completed"}, trials[["state", "reason"]].to_dict("records")
+    points = db.metrics(trials["id"].tolist())
+    kept = db.checkpoints(trials["id"].tolist())
+    for trial in trials.itertuples():
+        mine = points[points["trial_id"] == trial.id]
+        assert mine[mine["name"] == objective].sort_values("step")["step"].tolist() == [10, 20, 30, 40]
+        assert set(metrics) <= set(mine["name"])
+        files = sorted(Path(trial.directory).glob(checkpoints))
+        steps = sorted(kept[kept["trial_id"] == trial.id]["step"])
+        assert [int(f.stem.split("-")[1]) for f in files] == steps
+        assert set(steps) == {int(trial.best_step), 40}

@@ -3,12 +3,11 @@ kept checkpoints, resume, retrospective best-step weights, command mode. Real ru
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, check_framework_trials, framework_experiment
 from scitune import Store, run_experiment
 
 pytest.importorskip("transformers")
@@ -38,39 +37,12 @@ def train(hp, trial):
 
 
 def _experiment(name: str, train: str, trials: int = 1) -> str:
-    return textwrap.dedent(f"""\
-        experiment: {name}
-        goal: Does the Hugging Face callback report, keep checkpoints and resume?
-        {train}
-        objective: {{metric: eval_error, mode: min}}
-        budget: {{trials_per_study: {trials}, max_train_steps: 40, eval_every: 10}}
-        checkpoints: {{keep_best: 1}}
-        hyperparameters:
-          nuisance:
-            learning_rate: {{low: 1.0e-3, high: 3.0e-3, scale: log}}
-          fixed: {{hidden_size: 16, batch_size: 32}}
-        """)
-
-
-@pytest.fixture
-def repo_importable(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.syspath_prepend(str(REPO))
-    return workdir
+    return framework_experiment(name, "Hugging Face", train, trials, objective="eval_error", learning_rate="{low: 1.0e-3, high: 3.0e-3, scale: log}", fixed="{hidden_size: 16, batch_size: 32}")
 
 
 def _check_trials(db: Store, name: str) -> None:
-    trials = db.trials(name)
-    assert set(trials["state"]) == {"completed"}, trials[["state", "reason"]].to_dict("records")
-    points = db.metrics(trials["id"].tolist())
-    kept = db.checkpoints(trials["id"].tolist())
-    for trial in trials.itertuples():
-        mine = points[points["trial_id"] == trial.id]
-        assert mine[mine["name"] == "eval_error"]["step"].tolist() == [10, 20, 30, 40]
-        assert {"loss", "eval_loss", "learning_rate"} <= set(mine["name"])
-        files = sorted(Path(trial.directory).glob("ckpt-*.tar"))
-        steps = sorted(kept[kept["trial_id"] == trial.id]["step"])
-        assert [int(f.stem.split("-")[1]) for f in files] == steps
-        assert set(steps) == {int(trial.best_step), 40}
+    check_framework_trials(db, name, objective="eval_error", metrics=("loss", "eval_loss", "learning_rate"), checkpoints="ckpt-*.tar")
+    for trial in db.trials(name).itertuples():
         assert not list((Path(trial.directory) / "hf").glob("checkpoint-*"))  # archived, not duplicated
 
 

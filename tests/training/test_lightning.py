@@ -3,12 +3,11 @@ and command mode. Real runs, so all slow."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, check_framework_trials, framework_experiment
 from scitune import Store, run_experiment
 
 pytest.importorskip("lightning")
@@ -38,41 +37,11 @@ def train(hp, trial):
 
 
 def _experiment(name: str, train: str, trials: int = 2) -> str:
-    return textwrap.dedent(f"""\
-        experiment: {name}
-        goal: Does the Lightning callback report, keep checkpoints and resume?
-        {train}
-        objective: {{metric: val_error, mode: min}}
-        budget: {{trials_per_study: {trials}, max_train_steps: 40, eval_every: 10}}
-        checkpoints: {{keep_best: 1}}
-        hyperparameters:
-          nuisance:
-            learning_rate: {{low: 1.0e-3, high: 3.0e-2, scale: log}}
-          fixed: {{width: 16, batch_size: 64}}
-        """)
-
-
-@pytest.fixture
-def repo_importable(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.syspath_prepend(str(REPO))
-    return workdir
+    return framework_experiment(name, "Lightning", train, trials)
 
 
 def _check_trials(db: Store, name: str) -> None:
-    trials = db.trials(name)
-    assert set(trials["state"]) == {"completed"}, trials[["state", "reason"]]
-    points = db.metrics(trials["id"].tolist())
-    kept = db.checkpoints(trials["id"].tolist())
-    for trial in trials.itertuples():
-        mine = points[points["trial_id"] == trial.id]
-        val = mine[mine["name"] == "val_error"].sort_values("step")
-        assert val["step"].tolist() == [10, 20, 30, 40]  # every eval step once, a resumed one included
-        assert {"train_loss", "val_loss"} <= set(mine["name"])
-        files = sorted(Path(trial.directory).glob("ckpt-*.ckpt"))
-        steps = sorted(kept[kept["trial_id"] == trial.id]["step"])
-        # keep_best 1: the best checkpoint and the latest, nothing else, on disk and in the store.
-        assert [int(f.stem.split("-")[1]) for f in files] == steps
-        assert set(steps) == {int(trial.best_step), 40}
+    check_framework_trials(db, name, metrics=("train_loss", "val_loss"), checkpoints="ckpt-*.ckpt")
 
 
 def test_python_trials_report_and_keep_checkpoints(repo_importable: Path) -> None:
