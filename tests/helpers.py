@@ -3,6 +3,7 @@ PostgreSQL database on the test server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -131,3 +132,41 @@ def check_framework_trials(db, name: str, *, objective: str = "val_error", metri
         steps = sorted(kept[kept["trial_id"] == trial.id]["step"])
         assert [int(f.stem.split("-")[1]) for f in files] == steps
         assert set(steps) == {int(trial.best_step), 40}
+
+
+# -- the browser tests (the report's and the dashboard's): Debian's Chromium, headless --------------
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                  "--disable-extensions", "--window-size=1280,1000"]
+
+
+@contextlib.contextmanager
+def headless_chromium(profile: Path, extra_flags: Iterable[str] = ()):
+    """A Selenium driver of Debian's headless Chromium (its browser log kept), quit afterwards; the
+    test is skipped when Chromium, its driver or selenium is missing, and fails then under CI."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing.append("the selenium package (pip install -e '.[dev]')")
+    if missing:
+        message = (
+            f"the browser test needs {', '.join(missing)}: apt-get install chromium chromium-driver (.ci/run does this)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)  # with both paths given, Selenium Manager downloads nothing
+    for flag in [*CHROMIUM_FLAGS, *extra_flags]:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -9,7 +9,6 @@ never mistaken for a pass."""
 from __future__ import annotations
 
 import base64
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -17,27 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from helpers import headless_chromium
 from planted import make_planted_store
 from scitune.steps.report import write_report
 from scitune.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--disable-extensions",
-    "--window-size=1280,1000",
-    # No name resolves: a page that tried to fetch anything (a CDN) would log an error here.
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-]
+# No name resolves: a page that tried to fetch anything (a CDN) would log an error here.
+OFFLINE = ["--host-resolver-rules=MAP * ~NOTFOUND"]
 
 # For each figure of the page: did plotly draw its SVG, and how many data traces are in it?
 COUNT_RENDERED = """
@@ -67,30 +54,8 @@ def report_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory):
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        missing.append("the selenium package (pip install -e '.[dev]')")
-    if missing:
-        message = (
-            f"the browser test needs {', '.join(missing)}: apt-get install chromium chromium-driver (.ci/run does this)"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)  # with both paths given, Selenium Manager downloads nothing
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    try:
+    with headless_chromium(tmp_path_factory.mktemp("chromium-profile"), OFFLINE) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def open_page(driver, page: Path, timeout: float = 30.0) -> PageCheck:
