@@ -108,15 +108,8 @@ class Reporter:
         renamed) and announce it, so scitune keeps the best few and deletes the rest."""
         final = self.directory / f"ckpt-{int(step)}{suffix}"
         # The temporary name keeps the suffix: some frameworks (Keras) insist on it.
-        tmp = final.with_name(f".ckpt-{int(step)}.tmp-{os.getpid()}{suffix}")
-        try:
+        with client.atomic_file(final, final.with_name(f".ckpt-{int(step)}.tmp-{os.getpid()}{suffix}")) as tmp:
             write(tmp)
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
         if self.trial is not None:
             self.trial.adopt_checkpoint(int(step), final)
         else:

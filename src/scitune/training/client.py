@@ -97,7 +97,15 @@ def checkpoint(step: int, name: str | None = None) -> Iterator[Path]:
     """Yield a temporary path to write the checkpoint of ``step`` to; on success it is renamed
     into place and announced, so scitune can keep the best few and delete the rest."""
     final = trial_dir() / (name or f"ckpt-{int(step)}.pt")
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    with atomic_file(final, final.with_name(f".{final.name}.tmp-{os.getpid()}")) as tmp:
+        yield tmp
+    _append({"step": int(step), "checkpoint": final.name})
+
+
+@contextmanager
+def atomic_file(final: Path, tmp: Path) -> Iterator[Path]:
+    """Yield ``tmp`` to write; once written it is synced to disk and renamed to ``final``, so a
+    reader never sees half a file; on an error it is removed."""
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
@@ -106,7 +114,6 @@ def checkpoint(step: int, name: str | None = None) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _append({"step": int(step), "checkpoint": final.name})
 
 
 def announce_checkpoint(step: int, path: str | Path) -> None:
