@@ -24,7 +24,7 @@ _EXPORTS = {
     "parse_experiment": "scitune.config",
     "Store": "scitune.store",
     # what training code sees
-    "Trial": "scitune.run",
+    "Trial": "scitune.run.trial",
     "TrialInfeasible": "scitune.errors",
     # the playbook's steps, one per command
     "run_experiment": "scitune.steps.run",  # run

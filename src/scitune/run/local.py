@@ -17,30 +17,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from scitune.analysis.failures import FAIL_FAST_DEFAULT, FailFast, fail_fast
+from scitune.analysis.failures import FailFast
 from scitune.config import Experiment
 from scitune.errors import Interrupted, StoreError, UsageError
 from scitune.run.devices import DevicePool, OnDevices
 from scitune.run.program import Program, TrainFn, as_program
-from scitune.run.worker import HOST, STORE_FAILED_EXIT, Proposer, raise_interrupted, worker_main
-from scitune.states import CLAIMABLE, FINISHED, StudyKind, TrialState
+from scitune.run.worker import (
+    HOST,
+    STORE_FAILED_EXIT,
+    FailFastWatch,
+    Proposer,
+    fail_fast_limit,
+    pid_alive,
+    raise_interrupted,
+    worker_main,
+)
+from scitune.states import CLAIMABLE, TrialState
 from scitune.store import Store, display_url
 
 ProgressFn = Callable[[dict[str, Any]], None]
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (dead, not yet reaped) still answers kill(0)
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 ARTIFACTS_ENV = "SCITUNE_ARTIFACTS"
@@ -89,10 +84,10 @@ def lost_owner_check(stale_after: float) -> Callable[[str, float], bool]:
     def is_lost(owner: str, heartbeat_at: float) -> bool:
         parts = owner.split(":")
         if len(parts) == 4 and parts[0] == HOST and parts[2].isdigit() and parts[3].isdigit():
-            return not _pid_alive(int(parts[3])) or now - heartbeat_at > stale_after
+            return not pid_alive(int(parts[3])) or now - heartbeat_at > stale_after
         if len(parts) == 5 and parts[0] == "ray" and parts[1] == HOST and parts[2].isdigit():
             # A Ray task dies with the driver that owns it: a dead driver here means a lost trial.
-            return not _pid_alive(int(parts[2])) or now - heartbeat_at > stale_after
+            return not pid_alive(int(parts[2])) or now - heartbeat_at > stale_after
         return now - heartbeat_at > stale_after
 
     return is_lost
@@ -116,44 +111,6 @@ def _exit_description(code: int) -> str:
         except ValueError:
             return f"killed by signal {-code}"
     return f"exit code {code}"
-
-
-def fail_fast_limit(experiment: Experiment) -> int:
-    """How many first trials must all fail before a run stops: ``budget.fail_fast`` (0: never),
-    else :data:`~scitune.analysis.failures.FAIL_FAST_DEFAULT`."""
-    limit = experiment.budget.fail_fast
-    return FAIL_FAST_DEFAULT if limit is None else int(limit)
-
-
-@dataclass
-class FailFastWatch:
-    """The fail-fast rule (:func:`scitune.analysis.failures.fail_fast`) over the trials a run
-    finished since ``since`` (a wall-clock time). Each worker asks after a failed trial, before it
-    claims the next, and the runner while it polls; once the run's first ``limit`` trials are known
-    the answer is kept, so the store is read only while the rule can still fire."""
-
-    experiment: Experiment
-    limit: int
-    since: float
-    study_ids: list[int] | None = None
-    settled: bool = False
-    verdict: FailFast | None = None
-
-    def check(self, store: Store) -> FailFast | None:
-        if self.settled or not self.limit:
-            return self.verdict
-        kind = None if self.study_ids is not None else StudyKind.SEARCH
-        trials = store.trials(self.experiment.name, kind=kind)
-        if self.study_ids is not None:
-            trials = trials[trials["study_id"].isin(self.study_ids)]
-        import pandas as pd  # here: a run that never judges fail-fast never needs it
-
-        finished_at = pd.to_numeric(trials["finished_at"], errors="coerce")
-        mine = trials[trials["state"].isin(FINISHED) & (finished_at >= self.since)]
-        if len(mine) >= self.limit:
-            self.settled = True
-            self.verdict = fail_fast(mine, self.experiment.objective.metric, self.limit, experiment=self.experiment.name)
-        return self.verdict
 
 
 class RunnerBase:

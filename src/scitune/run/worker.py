@@ -11,12 +11,13 @@ import signal
 import socket
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError
 
-from scitune.analysis.failures import never_reported_reason
+from scitune.analysis.failures import FAIL_FAST_DEFAULT, FailFast, fail_fast, never_reported_reason
 from scitune.analysis.ranking import best_point
 from scitune.config import Experiment
 from scitune.config.experiment import folder_name
@@ -24,7 +25,7 @@ from scitune.errors import Interrupted, StoreError, TrialFailed, TrialInfeasible
 from scitune.run.checkpoints import CheckpointKeeper, TrialFiles, inside
 from scitune.run.program import Program
 from scitune.run.trial import Trial
-from scitune.states import TrialState
+from scitune.states import FINISHED, StudyKind, TrialState
 from scitune.store import ClaimedTrial, Store
 
 HOST = socket.gethostname()
@@ -41,9 +42,62 @@ class Proposer(Protocol):
 
 
 class FailWatch(Protocol):
-    """Says whether the run's first trials all failed (scitune.run.local.FailFastWatch)."""
+    """Says whether the run's first trials all failed (:class:`FailFastWatch`)."""
 
     def check(self, store: Store) -> Any: ...
+
+
+def fail_fast_limit(experiment: Experiment) -> int:
+    """How many first trials must all fail before a run stops: ``budget.fail_fast`` (0: never),
+    else :data:`~scitune.analysis.failures.FAIL_FAST_DEFAULT`."""
+    limit = experiment.budget.fail_fast
+    return FAIL_FAST_DEFAULT if limit is None else int(limit)
+
+
+@dataclass
+class FailFastWatch:
+    """The fail-fast rule (:func:`scitune.analysis.failures.fail_fast`) over the trials a run
+    finished since ``since`` (a wall-clock time). Each worker asks after a failed trial, before it
+    claims the next, and the runner while it polls; once the run's first ``limit`` trials are known
+    the answer is kept, so the store is read only while the rule can still fire."""
+
+    experiment: Experiment
+    limit: int
+    since: float
+    study_ids: list[int] | None = None
+    settled: bool = False
+    verdict: FailFast | None = None
+
+    def check(self, store: Store) -> FailFast | None:
+        if self.settled or not self.limit:
+            return self.verdict
+        kind = None if self.study_ids is not None else StudyKind.SEARCH
+        trials = store.trials(self.experiment.name, kind=kind)
+        if self.study_ids is not None:
+            trials = trials[trials["study_id"].isin(self.study_ids)]
+        import pandas as pd  # here: a run that never judges fail-fast never needs it
+
+        finished_at = pd.to_numeric(trials["finished_at"], errors="coerce")
+        mine = trials[trials["state"].isin(FINISHED) & (finished_at >= self.since)]
+        if len(mine) >= self.limit:
+            self.settled = True
+            self.verdict = fail_fast(mine, self.experiment.objective.metric, self.limit, experiment=self.experiment.name)
+        return self.verdict
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine is alive (a zombie is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (dead, not yet reaped) still answers kill(0)
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def raise_interrupted(signum: int, _frame: Any) -> None:
