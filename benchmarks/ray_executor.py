@@ -124,7 +124,37 @@ def _tune(folder: Path, trials: int, train_seconds: float, evals: int) -> tuple[
     return wall, busy, ok
 
 
-def _one(executor: str, address: str | None, folder: Path, name: str, text: str) -> tuple[float, Any]:
+# A new Ray job (its own driver process) on the benchmark's cluster: two tasks, one per node (each
+# holds its node's only CPU a moment), each returning when it started; with "scitune", when it has
+# imported the Ray executor's task module, as a scitune task does first. Prints the seconds from the first
+# submission to each start: what any Ray job pays before its first task runs, and scitune's share.
+JOB_START = r"""
+import json, sys, time
+import ray
+ray.init(address=sys.argv[1], include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+def task(scitune):
+    if scitune:
+        import scitune.run.ray_task
+    start = time.time()
+    time.sleep(0.3)
+    return start
+remote = ray.remote(task).options(num_cpus=1, max_retries=0)
+t0 = time.time()
+starts = ray.get([remote.remote(sys.argv[2] == "scitune") for _ in range(2)])
+print(json.dumps(sorted(s - t0 for s in starts)))
+"""
+
+
+def _job_start(address: str, env: dict[str, str], what: str) -> list[float]:
+    import json
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", JOB_START, address, what], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=300, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _one(executor: str, address: str | None, folder: Path, name: str, text: str) -> tuple[float, Any, float]:
     from scitune.config import parse_experiment
     from scitune.run import LocalRunner, prepare
     from scitune.run.ray_executor import RayRunner
@@ -142,7 +172,7 @@ def _one(executor: str, address: str | None, folder: Path, name: str, text: str)
     summary = runner.run(experiment_id)
     wall = time.time() - start
     store.close()
-    return wall, summary
+    return wall, summary, start
 
 
 def run(quick: bool, workdir: Path | None = None) -> dict[str, Any]:
@@ -169,9 +199,11 @@ def run(quick: bool, workdir: Path | None = None) -> dict[str, Any]:
                     f"sleep-{label}", train="benchmarks.ray_executor:sleeping_train", trials=trials,
                     steps=evals, eval_every=1, nuisance=NUISANCE,
                 ) + f'  fixed: {{train_seconds: {train_seconds}, busy_log: "{log}"}}\n'
-                wall, summary = _one(executor, address, folder, f"sleep-{label}", text)
-                spans = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
+                wall, summary, start = _one(executor, address, folder, f"sleep-{label}", text)
+                spans = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
                 busy = sum(b - a for a, b in spans)
+                # When the two slots' first trials started, after the run's start (the mean of both).
+                result.figure(f"{label}_trials_start_s", sum(a for a, _ in spans[:2]) / 2 - start, "s")
                 result.figure(f"{label}_utilization", busy / (2 * wall), "fraction")
                 result.figure(f"{label}_sleep_wall_s", wall, "s")
                 if summary.states["completed"] != trials:
@@ -180,7 +212,7 @@ def run(quick: bool, workdir: Path | None = None) -> dict[str, Any]:
             def noop_run(executor: str, label: str) -> None:
                 text = experiment_yaml(f"noop-{label}", train="benchmarks.ray_executor:noop_train", trials=noops,
                                        steps=1, eval_every=1, nuisance=NUISANCE)
-                wall, summary = _one(executor, address, folder, f"noop-{label}", text)
+                wall, summary, _ = _one(executor, address, folder, f"noop-{label}", text)
                 result.figure(f"{label}_ms_per_trial", wall / noops * 1000, "ms")
                 if summary.states["completed"] != noops:
                     result.notes.append(f"{label}: {summary.states['completed']} of {noops} no-op trials completed")
@@ -194,6 +226,16 @@ def run(quick: bool, workdir: Path | None = None) -> dict[str, Any]:
             # from the same Python session).
             noop_run("ray", "ray")
             sleep_run("ray", "ray")
+            # What a new job pays on this cluster before its first task runs, Ray's own part and with
+            # scitune's task module imported: the floor under ray_first_first_start_s.
+            # Alternated, three jobs each: a job's start depends on what the jobs before it left.
+            means: dict[str, list[float]] = {"ray": [], "scitune": []}
+            for _ in range(3):
+                for what, got in means.items():
+                    starts = _job_start(address, env, what)
+                    got.append(sum(starts) / len(starts))
+            for what, got in means.items():
+                result.figure(f"job_start_{what}_s", sorted(got)[1], "s")
             try:
                 wall, busy, ok = _tune(folder, trials, train_seconds, evals)
             except ImportError as error:  # Ray without its tune extra: ours measured, the peer not
@@ -224,5 +266,9 @@ def run(quick: bool, workdir: Path | None = None) -> dict[str, Any]:
                         "loop): Ray's scheduling and each task's start-up (importing scitune, opening the store) are "
                         "paid once per slot, not once per trial. ray_first_*: the job's first Ray work, each Ray worker "
                         "importing scitune first (a `scitune run --executor ray` is always that); ray_*: the same "
-                        "driver's next runs, its workers warm.")
+                        "driver's next runs, its workers warm. *_trials_start_s: the mean time from a run's start to its two "
+                        "slots' first trials starting. job_start_ray_s: a new Ray job's two first tasks (one per node, "
+                        "doing nothing) start this long after they are submitted, on average (median of 3 jobs): "
+                        "Ray's own cost, which a job's first run pays whatever it runs; job_start_scitune_s: the same "
+                        "tasks importing scitune's Ray task module first.")
     return result.as_dict()
