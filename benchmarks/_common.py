@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -69,6 +70,48 @@ class Result:
             "title": self.title, "sizes": self.sizes, "figures": self.figures, "units": self.units,
             "goals": self.goals, "notes": self.notes, "details": self.details,
         }
+
+
+def stop_processes_naming(folder: Path) -> None:
+    """Stop, by pid, every process of a Ray cluster started with ``folder`` as its temp folder (a
+    benchmark's or a test's own): those whose command line names it or whose environment holds
+    ``RAY_TMPDIR=folder``, and their descendants. Ray's agents (dashboard, runtime env, client
+    server) rewrite their command lines, and outlive their raylet when it is killed. Never
+    ``ray stop``, which would stop every Ray of this machine."""
+    from scitune.run.tree import marked
+
+    mine, parent = set(marked("RAY_TMPDIR", str(folder))), {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                if str(folder).encode() in (proc / "cmdline").read_bytes():
+                    mine.add(int(proc.name))
+                # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
+                parent[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    while more := {pid for pid, ppid in parent.items() if ppid in mine and pid not in mine}:
+        mine |= more
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = [pid for pid in mine if _signal(pid, sig)]
+        for _ in range(20):  # up to 1 s for them to end
+            if not alive:
+                return
+            time.sleep(0.05)
+            alive = [pid for pid in alive if _signal(pid, 0)]
+
+
+def _signal(pid: int, sig: int) -> bool:
+    """Send ``sig`` to ``pid``; whether it was still there (a zombie counts as gone)."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def ratio(a: float, b: float) -> float:

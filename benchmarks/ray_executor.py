@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import Result, experiment_yaml, preload, ratio, scratch, sqlite_url
+from benchmarks._common import Result, experiment_yaml, preload, ratio, scratch, sqlite_url, stop_processes_naming
 
 NUISANCE = "    learning_rate: {low: 1.0e-4, high: 1.0e-1, scale: log}\n"
 
@@ -69,23 +68,8 @@ def _cluster(env: dict[str, str]) -> str:
 
 
 def _stop_cluster(folder: Path) -> None:
-    """Stop, by pid, every process whose command line names this benchmark's Ray folder: never
-    ``ray stop``, which would stop every Ray on the machine."""
-    mine = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and int(proc.name) != os.getpid():
-            try:
-                if str(folder).encode() in (proc / "cmdline").read_bytes():
-                    mine.append(int(proc.name))
-            except OSError:
-                pass
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in mine:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        time.sleep(1)
+    """Stop this benchmark's cluster by pid (never ``ray stop``) and remove its folder."""
+    stop_processes_naming(folder)
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from benchmarks._common import stop_processes_naming  # noqa: F401 - the Ray tests' own clusters, as the benchmark's
 from scitune.cli import app
 
 REPO = Path(__file__).resolve().parents[1]  # the repository root
@@ -59,37 +58,6 @@ def postgres_database() -> tuple[str, callable]:
         admin.dispose()
 
     return base.rsplit("/", 1)[0] + "/" + name, drop
-
-
-def stop_processes_naming(folder: Path) -> None:
-    """Stop, by pid, every process whose command line names ``folder`` (a test's own Ray temp
-    folder): never ``ray stop``, which would stop every Ray of this machine."""
-    mine, parent = [], {}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and int(proc.name) != os.getpid():
-            try:
-                if str(folder).encode() in (proc / "cmdline").read_bytes():
-                    mine.append(int(proc.name))
-                # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
-                parent[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                pass
-    # Their descendants too: Ray's agents (dashboard agent, runtime-env agent) rewrite their command
-    # lines, so only their parent, the raylet, still names the folder.
-    found = set(mine)
-    while True:
-        more = [pid for pid, ppid in parent.items() if ppid in found and pid not in found]
-        if not more:
-            break
-        found.update(more)
-        mine.extend(more)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in mine:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        time.sleep(1)
 
 
 # -- the framework callbacks' tests (tests/training: Lightning, Hugging Face, Keras) --------------
