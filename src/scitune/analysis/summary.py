@@ -91,9 +91,12 @@ def trial_plain_table(trials: Mapping[str, Sequence[Any]], variances: Mapping[in
     for name in names:
         columns[name] = [p.get(name) for p in params]
     kinds = {name: kind_of(values) for name, values in columns.items()}
-    columns["best_objective"] = [_numeric(v) for v in trials["best_value"]]
-    columns["best_step"] = [None if missing(s := _numeric(v)) else int(s) for v in trials["best_step"]]
-    columns["duration_s"] = [_duration(start, end) for start, end in zip(trials["started_at"], trials["finished_at"])]
+    columns["best_objective"] = _numbers(trials["best_value"])
+    steps = list(trials["best_step"])
+    if not set(map(type, steps)) <= {int, type(None)}:  # the store's: ints, None where there is none
+        steps = [None if missing(s) else int(s) for s in _numbers(steps)]
+    columns["best_step"] = steps
+    columns["duration_s"] = _durations(_numbers(trials["started_at"]), _numbers(trials["finished_at"]))
     ids = list(trials["id"])
     columns["id"] = [None if i is None else int(i) for i in ids]
     found = [(variances or {}).get(i) for i in ids]
@@ -107,9 +110,15 @@ def trial_plain_table(trials: Mapping[str, Sequence[Any]], variances: Mapping[in
     return PlainTable.of(columns, kinds)
 
 
+def _numbers(values: Sequence[Any]) -> list[float | int]:
+    """A column of stored numbers as ``pd.to_numeric(errors="coerce")`` reads it: an int stays one,
+    anything else is a float (NaN where there is none)."""
+    if set(map(type, values)) <= {float, type(None)}:  # what the store holds: a pass over 100,000 in C
+        return [math.nan if v is None else v for v in values]
+    return [_numeric(v) for v in values]
+
+
 def _numeric(value: Any) -> float | int:
-    """A stored number as ``pd.to_numeric(errors="coerce")`` reads it: an int stays one, anything
-    else is a float (NaN where there is none)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     try:
@@ -118,11 +127,11 @@ def _numeric(value: Any) -> float | int:
         return math.nan
 
 
-def _duration(start: Any, end: Any) -> float | int:
-    """Seconds from ``start`` to ``end``, to the millisecond as numpy rounds (multiply, round half to
-    even, divide): the digits of the frame's ``.round(3)``."""
-    seconds = _numeric(end) - _numeric(start)
-    return seconds if isinstance(seconds, int) else round(seconds * 1000.0, 0) / 1000.0
+def _durations(starts: list[float | int], ends: list[float | int]) -> list[float | int]:
+    """Seconds from each start to its end, to the millisecond as numpy rounds (multiply, round half
+    to even, divide): the digits of the frame's ``.round(3)``; a difference of two ints stays one."""
+    return [d if isinstance(d := end - start, int) else round(d * 1000.0, 0) / 1000.0
+            for start, end in zip(starts, ends)]
 
 
 def best_per_study(trials: pd.DataFrame, checkpoints: pd.DataFrame, mode: str) -> pd.DataFrame:

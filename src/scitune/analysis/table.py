@@ -40,7 +40,7 @@ def missing(value: Any) -> bool:
 def kind_of(values: Sequence[Any]) -> str:
     """The kind of a column of JSON values (the module's table): the dtype pandas infers for a
     column made from them."""
-    types = {_TYPES.get(type(v), "other") for v in values}  # a set of a few: 100,000 values in milliseconds
+    types = {_TYPES.get(t, "other") for t in set(map(type, values))}  # 100,000 values in milliseconds
     types.discard("none")
     if not types or "other" in types:
         return "object"
@@ -63,7 +63,7 @@ def kind_of(values: Sequence[Any]) -> str:
 
 def typed(values: Sequence[Any], kind: str) -> list[Any]:
     """``values`` as a column of ``kind`` holds them: a float column's as floats (missing: NaN)."""
-    if kind == "float":
+    if kind == "float" and set(map(type, values)) != {float}:
         return [math.nan if v is None else float(v) for v in values]
     return list(values)
 

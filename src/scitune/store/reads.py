@@ -360,21 +360,24 @@ class StoreReads:
         (by study, then number): study, trial, id, state, reason, params (dicts), best_step,
         best_value, started_at, finished_at."""
         exp = self.experiment(experiment)
-        scope = [self.study(exp, study, kind)] if study is not None else self.studies(exp.id, kind)
-        names = {s.id: s.name for s in scope}
-        # The studies' ids, not a join: SQLite then walks the trials in (study, number) order off
-        # their unique index instead of sorting 100,000 rows with their parameters.
-        query = (
-            select(trials.c.study_id, trials.c.number, trials.c.id, trials.c.state, trials.c.reason,
-                   type_coerce(trials.c.params, Text), trials.c.best_step, trials.c.best_value, trials.c.started_at,
-                   trials.c.finished_at)
-            .where(trials.c.study_id.in_(list(names)))
-            .order_by(trials.c.study_id, trials.c.number)
-        )
+        chosen = [self.study(exp, study, kind)] if study is not None else self.studies(exp.id, kind)
+        names = {s.id: s.name for s in chosen}
         fields = ["study", "trial", "id", "state", "reason", "params", "best_step", "best_value", "started_at",
                   "finished_at"]
+        if not names:
+            return {name: [] for name in fields}
+        # The studies' ids, not a join: SQLite then walks the trials in (study, number) order off
+        # their unique index instead of sorting 100,000 rows with their parameters. Straight through
+        # the driver's cursor (as :meth:`metrics`): SQLAlchemy's rows would cost a sixth more.
+        scope = ",".join(str(int(i)) for i in names)  # integers: safe inline
         with self._read() as conn:
-            rows = conn.execute(query).all()
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT study_id, number, id, state, reason, params, best_step, best_value, started_at, "
+                               f"finished_at FROM trials WHERE study_id IN ({scope}) ORDER BY study_id, number")
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
         columns = dict(zip(fields, ([*c] for c in zip(*rows)))) if rows else {name: [] for name in fields}
         columns["study"] = [names[i] for i in columns["study"]]
         columns["params"] = _json_values(columns["params"])
