@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from helpers import postgres_database
 from planted import planted_experiment
 from scitune.analysis.ranking import ranked
 from scitune.analysis.summary import RERUN_COLUMNS
@@ -38,7 +39,7 @@ _TEXT = ["adam", "sgd", "größe, \"quoted\"", "line\nbreak", ""]
 _REASONS = [None, "RuntimeError: a, b and \"c\"", "ünïcode ✓ reason", "two\nlines, one comma", "", None]
 
 
-def _params(number: int, study: int) -> dict:
+def _params(number: int, study: int, nonfinite: bool = True) -> dict:
     p = {
         "learning_rate": 10 ** -(1 + number % 4) * (1 + study),  # floats
         "layers": 1 + number % 3,  # ints, every trial
@@ -51,6 +52,7 @@ def _params(number: int, study: int) -> dict:
         "huge": 2**70 + number,  # beyond uint64: a mixed column
         "mixed": number if number % 2 else f"n{number}",  # ints and text
         "ratio": float("nan") if number == 3 else float("inf") if number == 4 else number / 7,  # NaN and inf
+        **({} if nonfinite else {"ratio": None if number == 3 else number / 7}),  # (JSON on PostgreSQL: neither)
     }
     if number % 4 == 1:
         del p["heads"], p["optimizer"], p["amsgrad"]
@@ -64,13 +66,13 @@ _STATES = ["completed", "completed", "failed", "infeasible", "completed", "compl
 _CLAIMED = _STATES.index("pending")
 
 
-def _plant(path: Path) -> None:
+def _plant(path: Path | str, nonfinite: bool = True) -> None:
     store = Store(str(path))
     experiment, text = planted_experiment(NAME, trials=len(_STATES))
     eid = store.ensure_experiment(NAME, experiment.goal, experiment.canonical(), text, "cells.yaml")
     for s, spec in enumerate(experiment.studies()):
         sid = store.ensure_study(eid, spec.name, spec.scientific, {"algorithm": "quasi_random"})
-        store.ensure_trials(sid, [(n, {**_params(n, s), **spec.scientific}, n) for n in range(len(_STATES))])
+        store.ensure_trials(sid, [(n, {**_params(n, s, nonfinite), **spec.scientific}, n) for n in range(len(_STATES))])
     for _ in range(_CLAIMED * 2):  # trial 0 of both studies, then trial 1, ...
         claimed = store.claim(eid, "planter", "host")
         state = _STATES[claimed.number]
@@ -214,6 +216,25 @@ def test_csv_is_the_frames_to_csv_for_every_option(planted: Path, study: str | N
                                                 expected.isna().all()) if not empty]
         assert all(a == b for a, b in dtypes), (options, dtypes)
         assert frame.to_csv(index=False) == expected.to_csv(index=False), options
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.usefixtures("variances_once")
+def test_csv_on_postgresql_is_the_frames_to_csv() -> None:
+    url, drop = postgres_database()
+    try:
+        _plant(url, nonfinite=False)  # PostgreSQL's driver decodes the parameters' JSON itself
+        store = Store(url)
+        for options in _options()[::3]:
+            try:
+                expected = _pandas_table(store, NAME, None, **options)
+            except KeyError:
+                continue
+            assert _plain_csv(store, None, **options) == expected.to_csv(index=False), options
+        store.close()
+    finally:
+        drop()
 
 
 def test_the_command_writes_the_same_bytes_and_json_stays(planted: Path) -> None:
