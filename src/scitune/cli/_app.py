@@ -16,7 +16,7 @@ import typer
 import typer.core
 
 from scitune import __version__
-from scitune.analysis.table import PlainTable
+from scitune.analysis.table import PlainTable, missing
 from scitune.states import FINISHED
 from scitune.store import STORE_ENV
 
@@ -171,7 +171,9 @@ def write_csv(table: PlainTable, stream: TextIO) -> None:
     writer = csv.writer(stream, lineterminator=os.linesep, quoting=csv.QUOTE_MINIMAL)
     writer.writerow(table.names)
     # Only a float, text or mixed column can hold NaN; in the others None is already an empty cell.
-    columns = [[None if v != v else v for v in values] if kind in ("float", "text", "object") else values
+    isnan = math.isnan
+    columns = [[None if isnan(v) else v for v in values] if kind == "float"
+               else [None if missing(v) else v for v in values] if kind in ("text", "object") else values
                for values, kind in zip(table.columns, table.kinds)]
     writer.writerows(zip(*columns))
 
