@@ -4,7 +4,8 @@ with the checkpoint to use.
 Playbook ("Saving checkpoints and retrospectively selecting the best checkpoint"; "Setting up
 experiment tracking"): a trial's result is its best evaluation, read retrospectively, and each
 study's best trial is one command away. ``scitune status`` is :func:`status`, ``scitune trials`` is
-:func:`trial_rows`, ``scitune best`` is :func:`best_trials`, ``scitune show`` is :func:`trial_detail`. "Best" is
+:func:`trial_plain_rows` (plain columns, written as csv without pandas; :func:`trial_rows`: its frame),
+``scitune best`` is :func:`best_trials`, ``scitune show`` is :func:`trial_detail`. "Best" is
 :func:`scitune.analysis.ranking.ranked`'s first, everywhere.
 """
 
