@@ -5,10 +5,12 @@ The input frame has one row per trial with at least: ``study``, ``trial``, ``sta
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scitune.analysis.ranking import best_row, ranked, study_order
+from scitune.analysis.table import PlainTable, kind_of, missing
 from scitune.states import STATES
 
 if TYPE_CHECKING:  # imported where used: ``scitune status`` summarizes plain rows without it
@@ -64,37 +66,72 @@ def study_summary_rows(candidates: Sequence[Mapping[str, Any]], mode: str, studi
     return rows
 
 
+TRIAL_FIELDS = ("study", "trial", "state", "reason", "params", "best_step", "best_value", "started_at", "finished_at",
+                "id")  # the trial columns the trial table is made of
+_TRIAL_KINDS = {"best_step": "Int64", "id": "Int64", "reruns": "Int64", **{column: "float" for column in RERUN_COLUMNS}}
+
+
 def trial_table(trials: pd.DataFrame, variances: Mapping[int, Any] | None = None) -> pd.DataFrame:
     """One row per trial with every hyperparameter as its own column (absent conditional
     parameters are empty), its best objective and step, its duration in seconds, its global id, and
     for a retrained trial its reruns' count, mean, standard deviation and confidence interval
-    (``variances``: :func:`scitune.analysis.variance.trial_variances`, keyed by trial id)."""
-    import pandas as pd
+    (``variances``: :func:`scitune.analysis.variance.trial_variances`, keyed by trial id).
+    :func:`trial_plain_table` as a frame."""
+    columns = {name: trials[name].tolist() if name in trials else [None] * len(trials) for name in TRIAL_FIELDS}
+    return trial_plain_table(columns, variances).frame()
 
-    params = trials["params"].tolist() if len(trials) else []
+
+def trial_plain_table(trials: Mapping[str, Sequence[Any]], variances: Mapping[int, Any] | None = None) -> PlainTable:
+    """:func:`trial_table` from plain columns (``trials``: :data:`TRIAL_FIELDS`, a list each, params
+    as dicts), as a plain table: the hyperparameter columns of the kinds pandas would give them."""
+    params = list(trials["params"])
     names = list(dict.fromkeys(name for p in params for name in p))
-    table = pd.DataFrame(
-        {
-            "study": trials["study"].tolist(),
-            "trial": trials["trial"].astype(int).tolist(),
-            "state": trials["state"].tolist(),
-            "reason": trials["reason"].tolist(),
-        }
-    )
+    columns: dict[str, Sequence[Any]] = {"study": list(trials["study"]), "trial": [int(t) for t in trials["trial"]],
+                                         "state": list(trials["state"]), "reason": list(trials["reason"])}
     for name in names:
-        table[name] = [p.get(name) for p in params]
-    table["best_objective"] = pd.to_numeric(trials["best_value"], errors="coerce").tolist()
-    table["best_step"] = pd.array(pd.to_numeric(trials["best_step"], errors="coerce"), dtype="Int64")
-    duration = pd.to_numeric(trials["finished_at"], errors="coerce") - pd.to_numeric(trials["started_at"], errors="coerce")
-    table["duration_s"] = duration.round(3).tolist()
-    ids = trials["id"].tolist() if "id" in trials else [None] * len(trials)
-    table["id"] = pd.array(ids, dtype="Int64")
+        columns[name] = [p.get(name) for p in params]
+    kinds = {name: kind_of(values) for name, values in columns.items()}
+    columns["best_objective"] = _numbers(trials["best_value"])
+    steps = list(trials["best_step"])
+    if not set(map(type, steps)) <= {int, type(None)}:  # the store's: ints, None where there is none
+        steps = [None if missing(s) else int(s) for s in _numbers(steps)]
+    columns["best_step"] = steps
+    columns["duration_s"] = _durations(_numbers(trials["started_at"]), _numbers(trials["finished_at"]))
+    ids = list(trials["id"])
+    columns["id"] = [None if i is None else int(i) for i in ids]
     found = [(variances or {}).get(i) for i in ids]
-    table["reruns"] = pd.array([v.n if v else 0 for v in found], dtype="Int64")
+    columns["reruns"] = [v.n if v else 0 for v in found]
     for column, field in RERUN_COLUMNS.items():
-        table[column] = [getattr(v, field) if v else None for v in found]
-        table[column] = table[column].astype(float)
-    return table
+        columns[column] = [getattr(v, field) if v else None for v in found]
+    # Floats (ints where every one is, as pandas reads them); a hyperparameter called like one of
+    # these columns is overwritten by it, in its place.
+    kinds.update(best_objective=kind_of(columns["best_objective"]), duration_s=kind_of(columns["duration_s"]),
+                 **_TRIAL_KINDS)
+    return PlainTable.of(columns, kinds)
+
+
+def _numbers(values: Sequence[Any]) -> list[float | int]:
+    """A column of stored numbers as ``pd.to_numeric(errors="coerce")`` reads it: an int stays one,
+    anything else is a float (NaN where there is none)."""
+    if set(map(type, values)) <= {float, type(None)}:  # what the store holds: a pass over 100,000 in C
+        return [math.nan if v is None else v for v in values]
+    return [_numeric(v) for v in values]
+
+
+def _numeric(value: Any) -> float | int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return math.nan if value is None else float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _durations(starts: list[float | int], ends: list[float | int]) -> list[float | int]:
+    """Seconds from each start to its end, to the millisecond as numpy rounds (multiply, round half
+    to even, divide): the digits of the frame's ``.round(3)``; a difference of two ints stays one."""
+    return [d if isinstance(d := end - start, int) else round(d * 1000.0, 0) / 1000.0
+            for start, end in zip(starts, ends)]
 
 
 def best_per_study(trials: pd.DataFrame, checkpoints: pd.DataFrame, mode: str) -> pd.DataFrame:

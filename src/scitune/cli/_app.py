@@ -3,17 +3,20 @@ the training display and the command line as stored."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import os
 import shlex
 import sys
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TextIO
 
 import typer
 import typer.core
 
 from scitune import __version__
+from scitune.analysis.table import PlainTable, missing
 from scitune.states import FINISHED
 from scitune.store import STORE_ENV
 
@@ -143,16 +146,36 @@ def render(frame: pd.DataFrame, title: str | None = None) -> None:
     out.print(table)
 
 
-def emit(frame: pd.DataFrame, format: Format, title: str | None = None) -> None:
-    """Write a table to stdout as csv, json (records) or a rich table."""
+def emit(table: pd.DataFrame | PlainTable, format: Format, title: str | None = None) -> None:
+    """Write a table to stdout as csv, json (records) or a rich table. A plain table's csv is
+    written as it is (:func:`write_csv`); its other forms, from its frame."""
     if format is Format.csv:
-        sys.stdout.write(frame.to_csv(index=False))
-    elif format is Format.json:
+        if isinstance(table, PlainTable):
+            write_csv(table, sys.stdout)
+        else:
+            sys.stdout.write(table.to_csv(index=False))
+        return
+    frame = table.frame() if isinstance(table, PlainTable) else table
+    if format is Format.json:
         # Not DataFrame.to_json: it rounds floats to 10 digits, and a hyperparameter must round-trip.
         records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
         sys.stdout.write(json.dumps(records, indent=2, default=lambda v: v.item()) + "\n")
     else:
         render(frame, title=title)
+
+
+def write_csv(table: PlainTable, stream: TextIO) -> None:
+    """``table.frame().to_csv(index=False)``, byte for byte, without the frame: pandas' writer is the
+    standard library's (minimal quoting, a line ending in ``os.linesep``), which writes a float as its
+    repr, as pandas writes a float column; pandas leaves an empty cell (None or NaN) empty, as here."""
+    writer = csv.writer(stream, lineterminator=os.linesep, quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(table.names)
+    # Only a float, text or mixed column can hold NaN; in the others None is already an empty cell.
+    isnan = math.isnan
+    columns = [[None if isnan(v) else v for v in values] if kind == "float"
+               else [None if missing(v) else v for v in values] if kind in ("text", "object") else values
+               for values, kind in zip(table.columns, table.kinds)]
+    writer.writerows(zip(*columns))
 
 
 def invocation() -> str | None:

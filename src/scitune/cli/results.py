@@ -100,11 +100,12 @@ def trials(
     fits the terminal: hyperparameters the same in every row, and what does not fit, are named below it."""
     states = [s.strip() for part in state or [] for s in part.split(",") if s.strip()]
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    table = results.trial_rows(Store(store), experiment, study, states=states, sort=sort, top=top, columns=chosen)
+    plain = results.trial_plain_rows(Store(store), experiment, study, states=states, sort=sort, top=top, columns=chosen)
     title = experiment + (f" / {study}" if study else "")
     if format is not Format.table:
-        emit(table, format, title=title)
+        emit(plain, format, title=title)  # csv: written from the plain table, without pandas
         return
+    table = plain.frame()
     if chosen:
         print_fitted(table, title, headers=TRIAL_HEADERS, free="reason")
         return

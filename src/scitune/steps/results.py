@@ -4,7 +4,8 @@ with the checkpoint to use.
 Playbook ("Saving checkpoints and retrospectively selecting the best checkpoint"; "Setting up
 experiment tracking"): a trial's result is its best evaluation, read retrospectively, and each
 study's best trial is one command away. ``scitune status`` is :func:`status`, ``scitune trials`` is
-:func:`trial_rows`, ``scitune best`` is :func:`best_trials`, ``scitune show`` is :func:`trial_detail`. "Best" is
+:func:`trial_plain_rows` (plain columns, written as csv without pandas; :func:`trial_rows`: its frame),
+``scitune best`` is :func:`best_trials`, ``scitune show`` is :func:`trial_detail`. "Best" is
 :func:`scitune.analysis.ranking.ranked`'s first, everywhere.
 """
 
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scitune.analysis.ranking import ranked
-from scitune.analysis.summary import SUMMARY_COLUMNS, best_per_study, study_summary_rows, trial_table
+from scitune.analysis.ranking import rank_key
+from scitune.analysis.summary import SUMMARY_COLUMNS, best_per_study, study_summary_rows, trial_plain_table
+from scitune.analysis.table import PlainTable
 from scitune.errors import UsageError
 from scitune.states import STATES, StudyKind
 from scitune.store import ExperimentRecord, Store
@@ -89,37 +91,60 @@ def trial_rows(
     ``sort`` orders rows by a column, ascending (``-COLUMN``: descending; empty cells last), or
     ``best`` for the ranking every command uses (:func:`scitune.analysis.ranking.ranked`; trials
     without a usable objective after); ``top`` keeps the first ``top`` rows (the best, unless
-    ``sort`` says otherwise); ``columns`` keeps those columns, in that order."""
-    from scitune.steps.retrain import retrain_variances
+    ``sort`` says otherwise); ``columns`` keeps those columns, in that order. :func:`trial_plain_rows`
+    as a frame."""
+    return trial_plain_rows(store, experiment, study, states=states, sort=sort, top=top, columns=columns).frame()
 
-    frame = store.trials(experiment, study)
+
+def trial_plain_rows(
+    store: Store,
+    experiment: str,
+    study: str | None = None,
+    *,
+    states: Sequence[str] | None = None,
+    sort: str | None = None,
+    top: int | None = None,
+    columns: Sequence[str] | None = None,
+) -> PlainTable:
+    """:func:`trial_rows` as a plain table, read and ordered without pandas (``scitune trials
+    --format csv`` of 100,000 trials writes it as it is)."""
+    trials = store.trial_columns(experiment, study)
     if states:
         unknown = [s for s in states if s not in STATES]
         if unknown:
             raise UsageError(f"--state {unknown[0]!r} is not a trial state", hint=f"states: {', '.join(STATES)}")
-        frame = frame[frame["state"].isin(list(states))]
-    table = trial_table(frame, retrain_variances(store, experiment))
+        keep = [i for i, state in enumerate(trials["state"]) if state in states]
+        trials = {name: [values[i] for i in keep] for name, values in trials.items()}
+    record = store.experiment(experiment)
+    variances = {}
+    if store.studies(record.id, kind=StudyKind.RETRAIN):  # most experiments: none (and no runner imported)
+        from scitune.steps.retrain import retrain_variances
+
+        variances = retrain_variances(store, experiment)
+    table = trial_plain_table(trials, variances)
     if top is not None and top < 1:
         raise UsageError(f"--top must be at least 1, got {top}")
     sort = sort or ("best" if top is not None else None)
     if sort == "best":
-        order = ranked(frame, store.experiment(experiment).objective.mode)["id"].tolist()
-        rank = {trial_id: i for i, trial_id in enumerate(order)}
-        key = table["id"].map(lambda i: rank.get(i, len(rank)))
-        table = table.iloc[key.argsort(kind="stable")]
+        # ranked()'s order (the one rule, on plain rows), then the trials that do not rank, as they were.
+        mode = record.objective.mode
+        keys = [rank_key({"state": state, "best_value": value, "trial": number}, mode)
+                for state, value, number in zip(trials["state"], trials["best_value"], trials["trial"])]
+        ranking = sorted((i for i, key in enumerate(keys) if key is not None), key=keys.__getitem__)
+        table = table.rows(ranking + [i for i, key in enumerate(keys) if key is None])
     elif sort:
         name = sort.lstrip("-")
-        if name not in table.columns:
-            raise UsageError(f"--sort {sort!r}: no such column", hint=f"columns: best, {', '.join(table.columns)}")
-        table = table.sort_values(name, ascending=not sort.startswith("-"), kind="stable", na_position="last")
+        if name not in table.names:
+            raise UsageError(f"--sort {sort!r}: no such column", hint=f"columns: best, {', '.join(table.names)}")
+        table = table.sorted_by(name, descending=sort.startswith("-"))
     if top is not None:
-        table = table.head(top)
+        table = table.rows(range(min(top, len(table))))
     if columns:
-        missing = [c for c in columns if c not in table.columns]
+        missing = [c for c in columns if c not in table.names]
         if missing:
-            raise UsageError(f"--columns: no column {missing[0]!r}", hint=f"columns: {', '.join(table.columns)}")
-        table = table[list(columns)]
-    return table.reset_index(drop=True)
+            raise UsageError(f"--columns: no column {missing[0]!r}", hint=f"columns: {', '.join(table.names)}")
+        table = table.select(list(columns))
+    return table
 
 
 def best_trials(store: Store, experiment: str) -> pd.DataFrame:

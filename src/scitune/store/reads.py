@@ -354,6 +354,36 @@ class StoreReads:
         return self._trials_frame(query)
 
     @retrying
+    def trial_columns(self, experiment: str, study: str | None = None,
+                      kind: KindFilter = StudyKind.SEARCH) -> dict[str, list[Any]]:
+        """The columns a trial table is made of, as plain lists (no pandas), in :meth:`trials`' order
+        (by study, then number): study, trial, id, state, reason, params (dicts), best_step,
+        best_value, started_at, finished_at."""
+        exp = self.experiment(experiment)
+        chosen = [self.study(exp, study, kind)] if study is not None else self.studies(exp.id, kind)
+        names = {s.id: s.name for s in chosen}
+        fields = ["study", "trial", "id", "state", "reason", "params", "best_step", "best_value", "started_at",
+                  "finished_at"]
+        if not names:
+            return {name: [] for name in fields}
+        # The studies' ids, not a join: SQLite then walks the trials in (study, number) order off
+        # their unique index instead of sorting 100,000 rows with their parameters. Straight through
+        # the driver's cursor (as :meth:`metrics`): SQLAlchemy's rows would cost a sixth more.
+        scope = ",".join(str(int(i)) for i in names)  # integers: safe inline
+        with self._read() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT study_id, number, id, state, reason, params, best_step, best_value, started_at, "
+                               f"finished_at FROM trials WHERE study_id IN ({scope}) ORDER BY study_id, number")
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        columns = dict(zip(fields, ([*c] for c in zip(*rows)))) if rows else {name: [] for name in fields}
+        columns["study"] = [names[i] for i in columns["study"]]
+        columns["params"] = _json_values(columns["params"])
+        return columns
+
+    @retrying
     def metrics(self, trial_ids: Sequence[int]) -> pd.DataFrame:
         """Every metric point of the given trials: trial_id, name, step, value (NaN where NaN)."""
         import numpy as np
