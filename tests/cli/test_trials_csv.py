@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from helpers import postgres_database
+from helpers import postgres_database, run_cli
 from planted import planted_experiment
 from scitune.analysis.ranking import ranked
 from scitune.analysis.summary import RERUN_COLUMNS
@@ -269,10 +269,15 @@ def test_the_csv_command_imports_neither_pandas_nor_numpy(planted: Path) -> None
 
 def test_mistakes_are_usage_errors(planted: Path) -> None:
     store = Store(str(planted))
-    for bad in (dict(sort="nope"), dict(columns=["nope"]), dict(states=["broke"]), dict(top=0)):
+    for bad in (dict(sort="nope"), dict(columns=["nope"]), dict(states=["broke"]), dict(top=0), dict(sort="mixed"),
+                dict(sort="-mixed")):
         with pytest.raises(UsageError):
             trial_plain_rows(store, NAME, **bad)
     assert set(STATES) >= set(trial_plain_rows(store, NAME).column("state"))
+    # On the command line: one line naming the option, exit 2 (numbers and text cannot be ordered).
+    done = run_cli("trials", NAME, "--store", str(planted), "--format", "csv", "--sort", "mixed", cwd=planted.parent)
+    assert done.returncode == 2, done.stderr
+    assert "--sort 'mixed'" in done.stderr and "Traceback" not in done.stderr and not done.stdout
 
 
 def test_a_column_has_the_kind_pandas_gives_it() -> None:

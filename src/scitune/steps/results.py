@@ -136,7 +136,11 @@ def trial_plain_rows(
         name = sort.lstrip("-")
         if name not in table.names:
             raise UsageError(f"--sort {sort!r}: no such column", hint=f"columns: best, {', '.join(table.names)}")
-        table = table.sorted_by(name, descending=sort.startswith("-"))
+        try:
+            table = table.sorted_by(name, descending=sort.startswith("-"))
+        except TypeError:  # e.g. numbers and text in one column: no order between them
+            raise UsageError(f"--sort {sort!r}: the column's values cannot be ordered (they mix numbers, text or "
+                             "objects)", hint="sort by another column, or keep one kind of trial with --state or --study") from None
     if top is not None:
         table = table.rows(range(min(top, len(table))))
     if columns:
