@@ -260,3 +260,41 @@ def test_a_run_whose_poll_is_stretched_still_finishes_every_trial(workdir: Path,
     monkeypatch.setattr(local, "POLL_TRIALS_PER_SECOND", 1)  # 6 trials: a poll every 6 s
     _, _, summary = _run(workdir, experiment_yaml("slowpoll", trials=3, steps=2, eval_every=1), workers=2)
     assert summary.states["completed"] == 6
+
+
+INTERRUPTED_ONCE = '''
+import time
+from scitune.errors import Interrupted
+
+def train(hp, trial):
+    trial.report(1, val_error=0.5)
+    if trial.attempt == 1:
+        time.sleep(0.6)  # the runner polls (every 0.2 s) while the trial runs: nothing left to claim
+        raise Interrupted("test")  # as a SIGTERM in the worker would: the trial is recorded interrupted
+'''
+
+
+def test_a_trial_interrupted_in_a_worker_runs_again_even_when_its_worker_is_reaped_late(workdir: Path,
+                                                                                        monkeypatch) -> None:
+    """A worker's sentinel is ready as it exits, a moment before the process can be reaped. The
+    runner must count the trials after it sees the worker gone, or the interrupted trial that worker
+    left is not claimed again in this run. Here every worker answers "still running" to the first
+    question after it exited (the late reaping, made certain), then its exit code."""
+    import multiprocessing.process
+
+    real = multiprocessing.process.BaseProcess.exitcode
+    asked: set[int] = set()
+
+    def reaped_late(self):
+        code = real.fget(self)
+        if code is not None and id(self) not in asked:
+            asked.add(id(self))
+            return None
+        return code
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "exitcode", property(reaped_late))
+    (workdir / "once.py").write_text(INTERRUPTED_ONCE)
+    text = experiment_yaml("late-reap", trials=1, steps=1, eval_every=1, scientific="{width: [8]}")
+    _, db, summary = _run(workdir, text.replace("toytrainer:train", "once:train"))
+    assert summary.states["completed"] == 1, summary.states
+    assert db.trials("late-reap")["attempts"].tolist() == [2]

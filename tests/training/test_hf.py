@@ -59,7 +59,11 @@ def test_an_interrupted_trial_resumes_from_its_checkpoint(repo_importable: Path,
     (repo_importable / "exp.yaml").write_text(_experiment("hf-resume", "train: hf_interrupter:train"))
     run_experiment(repo_importable / "exp.yaml", str(repo_importable / "s.db"))
     db = Store(str(repo_importable / "s.db"))
-    assert (repo_importable / "starts.log").read_text().split("\n")[:2] == ["start 0", "start 20"]
+    # What the trial became, in the message: this test failed twice in fresh full-suite runs (a
+    # second attempt never started) and never alone or in a rerun, so a failure must say why.
+    trial = db.trials("hf-resume")[["state", "attempts", "reason", "traceback"]].to_dict("records")
+    files = sorted(str(p.relative_to(repo_importable)) for p in repo_importable.rglob("ckpt-*"))
+    assert (repo_importable / "starts.log").read_text().split("\n")[:2] == ["start 0", "start 20"], (trial, files)
     assert db.trials("hf-resume")["attempts"].tolist() == [2]
     _check_trials(db, "hf-resume")
 

@@ -222,11 +222,16 @@ class LocalRunner(RunnerBase):
                 # Wake at once when a worker exits, else at the next poll (or heartbeat) to show progress.
                 wake = min(next_poll, last_beat + self.heartbeat_seconds)
                 multiprocessing.connection.wait([p.sentinel for p in procs], timeout=max(0.0, wake - time.monotonic()))
-                if progress is None or time.monotonic() >= next_poll or any(p.exitcode is not None for p in procs):
+                # Which workers ended, asked once: a worker's sentinel is ready as it exits, a moment
+                # before it can be reaped. Asked twice, a worker not yet reaped at the first question
+                # but reaped at the second was removed with the progress counted before its last
+                # trial ended, so an interrupted trial it left was not claimed again in this run.
+                exited = [p for p in procs if p.exitcode is not None]
+                if progress is None or time.monotonic() >= next_poll or exited:
                     progress = self._progress(experiment_id)
                     next_poll = time.monotonic() + poll_delay(self.poll_seconds, sum(progress["states"].values()))
                 self.store.check_still_there()  # a deleted or replaced store file stops the run
-                for proc in [p for p in procs if p.exitcode is not None]:
+                for proc in exited:
                     procs.remove(proc)
                     if proc in held:  # crashed or not, its devices are free again
                         self.devices.release(held.pop(proc))  # type: ignore[union-attr]
