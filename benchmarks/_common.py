@@ -7,6 +7,7 @@ start fast and measure their own imports.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -79,6 +80,7 @@ def stop_processes_naming(folder: Path) -> None:
     server) rewrite their command lines, and outlive their raylet when it is killed. Never
     ``ray stop``, which would stop every Ray of this machine."""
     from scitune.run.tree import marked
+    from scitune.run.worker import pid_alive
 
     mine, parent = set(marked("RAY_TMPDIR", str(folder))), {}
     for proc in Path("/proc").iterdir():
@@ -93,25 +95,13 @@ def stop_processes_naming(folder: Path) -> None:
     while more := {pid for pid, ppid in parent.items() if ppid in mine and pid not in mine}:
         mine |= more
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        alive = [pid for pid in mine if _signal(pid, sig)]
+        for pid in mine:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
         for _ in range(20):  # up to 1 s for them to end
-            if not alive:
+            if not any(pid_alive(pid) for pid in mine):
                 return
             time.sleep(0.05)
-            alive = [pid for pid in alive if _signal(pid, 0)]
-
-
-def _signal(pid: int, sig: int) -> bool:
-    """Send ``sig`` to ``pid``; whether it was still there (a zombie counts as gone)."""
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def ratio(a: float, b: float) -> float:
